@@ -1,0 +1,207 @@
+//! The numbering metadata: the one module that talks to the libphonenumber port, so the port can
+//! be swapped without touching the public API.
+//!
+//! The port is `rlibphonenumber`, pinned to one version in the workspace: it gave
+//! libphonenumber's answers where the `phonenumber` crate did not, reads RFC 3966 extensions,
+//! and costs a fraction of the time (see `docs/performance.md`).
+
+use rlibphonenumber::{
+    PHONE_NUMBER_UTIL as UTIL, ParseError, PhoneNumber as LibNumber, PhoneNumberFormat,
+    PhoneNumberType, Region as LibRegion, ValidationError,
+};
+
+use crate::{CountryCode, NumberKind, PhoneError, Region};
+
+/// Libphonenumber's longest national significant number.
+pub(crate) const MAX_NATIONAL_DIGITS: usize = 17;
+
+/// What the metadata says of a valid number.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Classified {
+    pub(crate) kind: NumberKind,
+    pub(crate) region: Option<Region>,
+}
+
+/// A number as the free-form parser read it.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) country_code: CountryCode,
+    pub(crate) national: String,
+    pub(crate) extension: Option<String>,
+}
+
+fn lib_region(region: Region) -> Option<LibRegion> {
+    LibRegion::from_code(region.as_str()).ok()
+}
+
+fn our_region(region: LibRegion) -> Option<Region> {
+    match region.as_region_str().as_str().as_bytes() {
+        &[a, b] => Some(Region::from_known([a, b])),
+        _ => None, // "001", the non-geographic entities
+    }
+}
+
+pub(crate) fn country_code_for_region(region: Region) -> Option<CountryCode> {
+    let code = UTIL.get_country_code_for_region(lib_region(region)?)?;
+    u16::try_from(code).ok().map(CountryCode::new_unchecked)
+}
+
+pub(crate) fn supported_regions() -> Vec<Region> {
+    let mut regions: Vec<Region> = UTIL
+        .get_supported_regions()
+        .filter_map(our_region)
+        .collect();
+    regions.sort();
+    regions
+}
+
+pub(crate) fn is_known_country_code(code: u16) -> bool {
+    UTIL.get_regions_for_country_calling_code(i32::from(code))
+        .is_some_and(|mut regions| regions.next().is_some())
+}
+
+/// Builds the port's number from our parts; `national` is all ASCII digits, at most
+/// [`MAX_NATIONAL_DIGITS`] long, not empty.
+fn lib_number(country_code: CountryCode, national: &str, extension: Option<&str>) -> LibNumber {
+    let value = national
+        .bytes()
+        .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+    let zeros = national.bytes().take_while(|&b| b == b'0').count();
+    // Libphonenumber keeps leading zeros ("Italian" zeros) as a count beside the value; an
+    // all-zero number keeps its last zero in the value.
+    let zeros = if zeros == national.len() {
+        zeros.saturating_sub(1)
+    } else {
+        zeros
+    };
+    LibNumber {
+        country_code: i32::from(country_code.get()),
+        national_number: value,
+        extension: extension.map(str::to_owned),
+        italian_leading_zero: (zeros > 0).then_some(true),
+        number_of_leading_zeros: (zeros > 1).then(|| i32::try_from(zeros).unwrap_or(1)),
+        ..LibNumber::default()
+    }
+}
+
+/// Validates a national significant number for a calling code, as libphonenumber's
+/// `getNumberType` / `isValidNumber` would.
+pub(crate) fn classify(
+    country_code: CountryCode,
+    national: &str,
+) -> Result<Classified, PhoneError> {
+    let number = lib_number(country_code, national, None);
+    let kind = our_kind(UTIL.get_number_type(&number));
+    if kind != NumberKind::Unknown {
+        let region = UTIL.get_region_for_number(&number).and_then(our_region);
+        return Ok(Classified { kind, region });
+    }
+    let part = || national.to_owned();
+    let code = country_code.get();
+    Err(match UTIL.is_possible_number_with_reason(&number) {
+        Err(ValidationError::TooShort) => PhoneError::TooShort {
+            country_code: code,
+            number: part(),
+        },
+        Err(ValidationError::TooLong) => PhoneError::TooLong {
+            country_code: code,
+            number: part(),
+        },
+        Err(ValidationError::InvalidCountryCode) => PhoneError::UnknownCountryCode {
+            code: code.to_string(),
+        },
+        _ => PhoneError::InvalidForRegion {
+            country_code: code,
+            number: part(),
+        },
+    })
+}
+
+/// Reads free-form text as libphonenumber's `parse` does (no validation yet).
+pub(crate) fn parse(input: &str, default_region: Option<Region>) -> Result<Parsed, PhoneError> {
+    let region = default_region.and_then(lib_region);
+    let number = UTIL
+        .parse(input, region)
+        .map_err(|e| parse_error(e, input))?;
+    let country_code = u16::try_from(number.country_code)
+        .map(CountryCode::new_unchecked)
+        .map_err(|_| PhoneError::UnknownCountryCode {
+            code: number.country_code.to_string(),
+        })?;
+    let national = rlibphonenumber::get_national_significant_number_owned(&number);
+    Ok(Parsed {
+        country_code,
+        national,
+        extension: number.extension.filter(|e| !e.is_empty()),
+    })
+}
+
+fn parse_error(error: ParseError, input: &str) -> PhoneError {
+    match error {
+        ParseError::InvalidCountryCode => match leading_code(input) {
+            Some(code) => PhoneError::UnknownCountryCode { code },
+            None => PhoneError::MissingCountryCode {
+                input: input.to_owned(),
+            },
+        },
+        ParseError::TooShortAfterIdd | ParseError::TooShortNsn => match leading_code(input) {
+            Some(code) => PhoneError::TooShort {
+                country_code: code.parse().unwrap_or(0),
+                number: String::new(),
+            },
+            None => PhoneError::NotANumber {
+                number: input.to_owned(),
+            },
+        },
+        ParseError::TooLongNsn => PhoneError::NotANumber {
+            number: input.to_owned(),
+        },
+        _ => PhoneError::NotANumber {
+            number: input.to_owned(),
+        },
+    }
+}
+
+/// The first up-to-three digits after a `+`, for naming an unknown country code.
+fn leading_code(input: &str) -> Option<String> {
+    let (_, after_plus) = input.split_once(['+', '＋'])?;
+    let code: String = after_plus
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(3)
+        .collect();
+    (!code.is_empty()).then_some(code)
+}
+
+/// Formats with libphonenumber's international or national rules.
+pub(crate) fn format(
+    country_code: CountryCode,
+    national: &str,
+    extension: Option<&str>,
+    international: bool,
+) -> String {
+    let number = lib_number(country_code, national, extension);
+    let format = if international {
+        PhoneNumberFormat::International
+    } else {
+        PhoneNumberFormat::National
+    };
+    UTIL.format(&number, format).into_owned()
+}
+
+fn our_kind(kind: PhoneNumberType) -> NumberKind {
+    match kind {
+        PhoneNumberType::FixedLine => NumberKind::FixedLine,
+        PhoneNumberType::Mobile => NumberKind::Mobile,
+        PhoneNumberType::FixedLineOrMobile => NumberKind::FixedLineOrMobile,
+        PhoneNumberType::TollFree => NumberKind::TollFree,
+        PhoneNumberType::PremiumRate => NumberKind::PremiumRate,
+        PhoneNumberType::SharedCost => NumberKind::SharedCost,
+        PhoneNumberType::VoIP => NumberKind::Voip,
+        PhoneNumberType::PersonalNumber => NumberKind::PersonalNumber,
+        PhoneNumberType::Pager => NumberKind::Pager,
+        PhoneNumberType::UAN => NumberKind::Uan,
+        PhoneNumberType::VoiceMail => NumberKind::Voicemail,
+        PhoneNumberType::Unknown => NumberKind::Unknown,
+    }
+}
