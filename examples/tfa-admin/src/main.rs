@@ -1,0 +1,33 @@
+//! `tfa-admin`: the operator's tool for phonefactor-tfa.
+//!
+//! One module per command group; this file holds only the top-level command line and the
+//! dispatch. Exit status: 0 when everything checked out, 1 when some input was refused, 2 on a
+//! usage or I/O error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod phones;
+
+/// The operator's tool for phonefactor-tfa.
+#[derive(Debug, Parser)]
+#[command(name = "tfa-admin", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check and normalise phone numbers.
+    #[command(subcommand)]
+    Phones(phones::PhonesCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Phones(command) => phones::run(command),
+    }
+}
