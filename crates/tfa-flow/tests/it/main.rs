@@ -1,0 +1,3 @@
+//! Integration tests of tfa-flow through its public API.
+
+mod machine;
