@@ -3,6 +3,7 @@
 
 mod bulk;
 mod formats;
+mod golden;
 mod parse_errors;
 mod parse_free_form;
 mod parse_stored;
