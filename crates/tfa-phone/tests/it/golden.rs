@@ -40,8 +40,15 @@ fn cases() -> Vec<Case<'static>> {
         .collect()
 }
 
+/// The extension the generator wrote into the input (RFC 3966 `;ext=292`, stored ` 292`).
+fn expected_extension(case: &Case<'_>) -> Option<&'static str> {
+    let with_extension =
+        case.form == "rfc3966" || (case.form == "stored" && case.input.split(' ').count() == 3);
+    (case.valid && with_extension).then_some("292")
+}
+
 /// What tfa-phone answers, in the golden file's terms.
-fn ours(case: &Case<'_>) -> (bool, String, String, String) {
+fn ours(case: &Case<'_>) -> (bool, String, String, String, Option<String>) {
     let result = if case.form == "stored" {
         PhoneNumber::parse_stored(case.input)
     } else {
@@ -55,8 +62,9 @@ fn ours(case: &Case<'_>) -> (bool, String, String, String) {
             n.e164(),
             n.kind().to_string(),
             n.region().map_or_else(|| "-".to_owned(), |r| r.to_string()),
+            n.extension().map(|e| e.as_str().to_owned()),
         ),
-        Err(_) => (false, "-".into(), "-".into(), "-".into()),
+        Err(_) => (false, "-".into(), "-".into(), "-".into(), None),
     }
 }
 
@@ -83,6 +91,7 @@ fn every_golden_case_agrees_with_libphonenumber() {
             case.e164.to_owned(),
             case.kind.to_owned(),
             case.region.to_owned(),
+            expected_extension(case).map(str::to_owned),
         );
         let got = ours(case);
         if got != expected {
