@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the integration tests use. Each entry: "package:command-that-proves-it".
 NEEDED=(
+  "slapd:/usr/sbin/slapd"
+  "ldap-utils:ldapadd"
+  "samba:/usr/sbin/samba"
+  "samba-common-bin:samba-tool"
+  "samba-ad-provision:/usr/share/samba/setup/ad-schema"
   "openssl:openssl"
 )
 

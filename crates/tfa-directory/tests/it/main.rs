@@ -1,4 +1,6 @@
-//! Integration tests of tfa-directory against real files and real servers.
-#![allow(clippy::unwrap_used)]
+//! Integration tests of tfa-directory against real files and real servers (slapd, Samba AD),
+//! started by `tfa-test-support` on loopback.
+#![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
+mod ldap;
 mod local;

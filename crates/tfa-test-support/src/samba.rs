@@ -1,0 +1,1 @@
+//! A real Samba AD domain controller.
