@@ -171,6 +171,8 @@ pub enum DenyReason {
     },
     /// The directory could not be reached: nobody is checked (fail closed).
     DirectoryUnavailable,
+    /// A store the decision needs failed: nobody gets in until it is back (fail closed).
+    StoreUnavailable,
     /// The user's TFA is blocked after a fraud report, until an administrator unblocks it.
     TfaBlocked,
     /// Too many failed phone steps for this user or address.
@@ -221,7 +223,7 @@ impl DenyReason {
                 problem: AccountProblem::PasswordChangeRequired,
             } => UserMessage::PasswordChangeRequired,
             Self::Account { .. } => UserMessage::ContactAdministrator,
-            Self::DirectoryUnavailable | Self::SecondFactorUnavailable => {
+            Self::DirectoryUnavailable | Self::SecondFactorUnavailable | Self::StoreUnavailable => {
                 UserMessage::TemporarilyUnavailable
             }
             Self::PhoneStepLocked { until } => UserMessage::TooManyAttempts {
@@ -266,6 +268,7 @@ impl fmt::Display for DenyReason {
             Self::Account { problem } => write!(f, "directory refused the account: {problem:?}"),
             Self::PasswordStepLocked { until } => write!(f, "password step locked until {until}"),
             Self::DirectoryUnavailable => f.write_str("directory unavailable (fail closed)"),
+            Self::StoreUnavailable => f.write_str("a store failed (fail closed)"),
             Self::TfaBlocked => f.write_str("tfa blocked after a fraud report"),
             Self::PhoneStepLocked { until } => write!(f, "phone step locked until {until}"),
             Self::NoUsablePhone { problem } => write!(f, "tfa enforced and {problem}"),

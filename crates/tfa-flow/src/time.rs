@@ -6,8 +6,8 @@ use std::time::Duration;
 /// A point in time, in milliseconds since the Unix epoch.
 ///
 /// The login machine never reads a clock: every step is given the current `Timestamp`, so a
-/// state can be replayed, tested and resumed on another node. Only the driver's clock
-/// ([`Clock`](crate::Clock)) makes one from the system time.
+/// state can be replayed, tested and resumed on another node. Only the
+/// [`Authenticator`](crate::Authenticator) reads the system clock, in one marked place.
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]

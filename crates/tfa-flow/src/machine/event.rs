@@ -56,6 +56,8 @@ pub enum EventKind {
         /// How.
         outcome: FactorOutcome,
     },
+    /// A store the login needs failed: deny (fail closed).
+    StoreFailed,
     /// Time passed: expire what is due.
     Tick,
     /// The user or the application gave up.
@@ -72,6 +74,7 @@ impl EventKind {
             Self::CallPlaced { .. } => "call-placed",
             Self::CallNotPlaced { .. } => "call-not-placed",
             Self::CallEnded { .. } => "call-ended",
+            Self::StoreFailed => "store-failed",
             Self::Tick => "tick",
             Self::Cancel => "cancel",
         }
@@ -95,6 +98,8 @@ pub enum FirstFactorResult {
     },
     /// The directory could not be asked: fail closed, count nothing.
     Unavailable,
+    /// A store the decision needs failed: fail closed, count nothing.
+    StoreFailed,
 }
 
 /// Which step a lockout counter belongs to.

@@ -4,6 +4,8 @@ mod event;
 mod facts;
 mod policy;
 mod state;
+
+pub(crate) use policy::secs;
 #[cfg(test)]
 mod tests;
 
@@ -219,6 +221,7 @@ impl Machine {
                 ))
             }
             (_, EventKind::Cancel) => Ok(deny(login, DenyReason::Cancelled, now)),
+            (_, EventKind::StoreFailed) => Ok(deny(login, DenyReason::StoreUnavailable, now)),
             (_, EventKind::Tick) => Ok((login, Vec::new())),
             (_, kind) => Err(unexpected(login, kind.name())),
         }
@@ -268,6 +271,7 @@ impl Machine {
                 deny(login, DenyReason::PasswordStepLocked { until }, now)
             }
             FirstFactorResult::Unavailable => deny(login, DenyReason::DirectoryUnavailable, now),
+            FirstFactorResult::StoreFailed => deny(login, DenyReason::StoreUnavailable, now),
             FirstFactorResult::Verified(facts) => self.decide_second_factor(login, *facts, now),
         }
     }

@@ -852,6 +852,7 @@ fn arb_kind() -> impl Strategy<Value = EventKind> {
         }),
         Just(EventKind::Tick),
         Just(EventKind::Cancel),
+        Just(EventKind::StoreFailed),
     ]
 }
 
