@@ -1,0 +1,3 @@
+//! Integration tests of `phonefactor` through its public API.
+
+mod wire;
