@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::ldap::{
-    AttributeMap, ConnectionSettings, Connector, Disabled, Engine, Groups, Mode, UserQuery, pool,
-    region,
+    AttributeMap, ConnectionSettings, Connector, Disabled, Engine, Groups, Mode, UserQuery,
+    default_connect_timeout_ms, default_operation_timeout_ms, default_pool_size, pool, region,
 };
 use crate::{DirectoryError, FirstFactor, Identity, UserRecord, Username};
 
@@ -49,10 +49,33 @@ pub struct ServiceAccount {
 /// password = "..."
 /// ```
 #[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "ActiveDirectoryConfigFile")]
 pub struct ActiveDirectoryConfig {
-    #[serde(flatten)]
     connection: ConnectionSettings,
+    domain: String,
+    netbios_domain: Option<String>,
+    base_dn: Option<String>,
+    service_account: Option<ServiceAccount>,
+    attributes: AttributeMap,
+    groups: AdGroups,
+    default_region: Option<String>,
+}
+
+/// [`ActiveDirectoryConfig`] as written in TOML: one flat table, unknown keys refused.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActiveDirectoryConfigFile {
+    url: String,
+    #[serde(default)]
+    starttls: bool,
+    #[serde(default)]
+    ca_files: Vec<PathBuf>,
+    #[serde(default = "default_connect_timeout_ms")]
+    connect_timeout_ms: u64,
+    #[serde(default = "default_operation_timeout_ms")]
+    operation_timeout_ms: u64,
+    #[serde(default = "default_pool_size")]
+    pool_size: usize,
     domain: String,
     #[serde(default)]
     netbios_domain: Option<String>,
@@ -66,6 +89,28 @@ pub struct ActiveDirectoryConfig {
     groups: AdGroups,
     #[serde(default)]
     default_region: Option<String>,
+}
+
+impl From<ActiveDirectoryConfigFile> for ActiveDirectoryConfig {
+    fn from(file: ActiveDirectoryConfigFile) -> Self {
+        Self {
+            connection: ConnectionSettings {
+                url: file.url,
+                starttls: file.starttls,
+                ca_files: file.ca_files,
+                connect_timeout_ms: file.connect_timeout_ms,
+                operation_timeout_ms: file.operation_timeout_ms,
+                pool_size: file.pool_size,
+            },
+            domain: file.domain,
+            netbios_domain: file.netbios_domain,
+            base_dn: file.base_dn,
+            service_account: file.service_account,
+            attributes: file.attributes,
+            groups: file.groups,
+            default_region: file.default_region,
+        }
+    }
 }
 
 impl ActiveDirectoryConfig {
@@ -137,6 +182,10 @@ impl ActiveDirectoryConfig {
     pub fn default_region(mut self, region: impl Into<String>) -> Self {
         self.default_region = Some(region.into());
         self
+    }
+
+    pub(crate) fn ca_files_mut(&mut self) -> &mut Vec<PathBuf> {
+        &mut self.connection.ca_files
     }
 }
 

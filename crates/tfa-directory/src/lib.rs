@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 mod ad;
+mod config;
 mod error;
 mod first_factor;
 mod ldap;
@@ -50,6 +51,7 @@ mod record;
 mod username;
 
 pub use ad::{ActiveDirectory, ActiveDirectoryConfig, AdGroups, ServiceAccount};
+pub use config::{FirstFactorConfig, LocalConfig};
 pub use error::{BoxError, DirectoryError};
 pub use first_factor::FirstFactor;
 pub use ldap::{

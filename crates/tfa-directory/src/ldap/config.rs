@@ -179,34 +179,28 @@ pub struct DisabledRule {
 }
 
 /// Connection settings shared by the LDAP and AD backends.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConnectionSettings {
     /// `ldap://host[:port]` or `ldaps://host[:port]`.
     pub(crate) url: String,
     /// Upgrade `ldap://` with StartTLS before anything else is sent.
-    #[serde(default)]
     pub(crate) starttls: bool,
     /// Extra root CAs (PEM or DER files) trusted besides the system's.
-    #[serde(default)]
     pub(crate) ca_files: Vec<PathBuf>,
-    #[serde(default = "default_connect_timeout_ms")]
     pub(crate) connect_timeout_ms: u64,
-    #[serde(default = "default_operation_timeout_ms")]
     pub(crate) operation_timeout_ms: u64,
-    #[serde(default = "default_pool_size")]
     pub(crate) pool_size: usize,
 }
 
-fn default_connect_timeout_ms() -> u64 {
+pub(crate) fn default_connect_timeout_ms() -> u64 {
     5_000
 }
 
-fn default_operation_timeout_ms() -> u64 {
+pub(crate) fn default_operation_timeout_ms() -> u64 {
     10_000
 }
 
-fn default_pool_size() -> usize {
+pub(crate) fn default_pool_size() -> usize {
     8
 }
 
@@ -249,25 +243,70 @@ impl ConnectionSettings {
 /// nested = true
 /// ```
 #[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "LdapConfigFile")]
 pub struct LdapConfig {
-    #[serde(flatten)]
     pub(crate) connection: ConnectionSettings,
     pub(crate) base_dn: String,
-    #[serde(default = "default_user_filter")]
     pub(crate) user_filter: String,
     pub(crate) bind: BindConfig,
-    #[serde(default)]
     pub(crate) attributes: AttributeMap,
-    #[serde(default)]
     pub(crate) groups: GroupConfig,
-    #[serde(default)]
     pub(crate) disabled: Option<DisabledRule>,
-    #[serde(default)]
     pub(crate) default_region: Option<String>,
 }
 
-fn default_user_filter() -> String {
+/// [`LdapConfig`] as written in TOML: one flat table, unknown keys refused.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LdapConfigFile {
+    url: String,
+    #[serde(default)]
+    starttls: bool,
+    #[serde(default)]
+    ca_files: Vec<PathBuf>,
+    #[serde(default = "default_connect_timeout_ms")]
+    connect_timeout_ms: u64,
+    #[serde(default = "default_operation_timeout_ms")]
+    operation_timeout_ms: u64,
+    #[serde(default = "default_pool_size")]
+    pool_size: usize,
+    base_dn: String,
+    #[serde(default = "default_user_filter")]
+    user_filter: String,
+    bind: BindConfig,
+    #[serde(default)]
+    attributes: AttributeMap,
+    #[serde(default)]
+    groups: GroupConfig,
+    #[serde(default)]
+    disabled: Option<DisabledRule>,
+    #[serde(default)]
+    default_region: Option<String>,
+}
+
+impl From<LdapConfigFile> for LdapConfig {
+    fn from(file: LdapConfigFile) -> Self {
+        Self {
+            connection: ConnectionSettings {
+                url: file.url,
+                starttls: file.starttls,
+                ca_files: file.ca_files,
+                connect_timeout_ms: file.connect_timeout_ms,
+                operation_timeout_ms: file.operation_timeout_ms,
+                pool_size: file.pool_size,
+            },
+            base_dn: file.base_dn,
+            user_filter: file.user_filter,
+            bind: file.bind,
+            attributes: file.attributes,
+            groups: file.groups,
+            disabled: file.disabled,
+            default_region: file.default_region,
+        }
+    }
+}
+
+pub(crate) fn default_user_filter() -> String {
     "(&(objectClass=person)(uid={user}))".into()
 }
 

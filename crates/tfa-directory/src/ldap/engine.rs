@@ -410,6 +410,15 @@ impl Engine {
         let rc = result.rc;
         let source: Option<crate::BoxError> = result.success().err().map(|e| Box::new(e) as _);
         match rc {
+            // AD answers an anonymous search with operationsError.
+            1 => DirectoryError::Misconfiguration {
+                reason: format!(
+                    "{} refused the search of {base:?} (operations error): anonymous searches \
+                     are not allowed there; configure a service account",
+                    self.server()
+                ),
+                source,
+            },
             32 => DirectoryError::Misconfiguration {
                 reason: format!(
                     "the search base {base:?} does not exist on {}",

@@ -8,8 +8,10 @@ mod tls;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-pub(crate) use config::ConnectionSettings;
 pub use config::{AttributeMap, BindConfig, DisabledRule, GroupConfig, GroupSource, LdapConfig};
+pub(crate) use config::{
+    ConnectionSettings, default_connect_timeout_ms, default_operation_timeout_ms, default_pool_size,
+};
 pub(crate) use conn::{Connector, pool};
 pub(crate) use engine::{Disabled, Engine, GroupWalk, Groups, Mode, UserQuery};
 

@@ -2,5 +2,6 @@
 //! started by `tfa-test-support` on loopback.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
+mod ad;
 mod ldap;
 mod local;
