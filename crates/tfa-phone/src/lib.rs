@@ -59,6 +59,7 @@ mod wire;
 pub use bulk::{LineResult, check_lines};
 pub use error::PhoneError;
 pub use kind::NumberKind;
+pub use metadata::METADATA_VERSION;
 pub use number::PhoneNumber;
 pub use parts::{CountryCode, Extension};
 pub use region::Region;

@@ -2,15 +2,23 @@
 //! be swapped without touching the public API.
 //!
 //! The port is `rlibphonenumber`, pinned to one version in the workspace: it gave
-//! libphonenumber's answers where the `phonenumber` crate did not, reads RFC 3966 extensions,
-//! and costs a fraction of the time (see `docs/performance.md`).
+//! libphonenumber's answers where the `phonenumber` crate did not, and costs a fraction of the
+//! time (see `docs/performance.md`). It reads free-form text and formats. Validation and
+//! classification, the hot path of every parse, run on our own compiled copy of the same
+//! metadata release (`validate.rs` over the generated `table.rs`).
+
+mod table;
+mod validate;
 
 use rlibphonenumber::{
     PHONE_NUMBER_UTIL as UTIL, ParseError, PhoneNumber as LibNumber, PhoneNumberFormat,
-    PhoneNumberType, Region as LibRegion, ValidationError,
+    Region as LibRegion, ValidationError,
 };
 
 use crate::{CountryCode, NumberKind, PhoneError, Region};
+
+/// The libphonenumber metadata release numbers are validated against (`9.0.42`).
+pub const METADATA_VERSION: &str = table::VERSION;
 
 /// Libphonenumber's longest national significant number.
 pub(crate) const MAX_NATIONAL_DIGITS: usize = 17;
@@ -55,10 +63,7 @@ pub(crate) fn supported_regions() -> Vec<Region> {
     regions
 }
 
-pub(crate) fn is_known_country_code(code: u16) -> bool {
-    UTIL.get_regions_for_country_calling_code(i32::from(code))
-        .is_some_and(|mut regions| regions.next().is_some())
-}
+pub(crate) use validate::is_known_country_code;
 
 /// Builds the port's number from our parts; `national` is all ASCII digits, at most
 /// [`MAX_NATIONAL_DIGITS`] long, not empty.
@@ -84,37 +89,48 @@ fn lib_number(country_code: CountryCode, national: &str, extension: Option<&str>
     }
 }
 
-/// Validates a national significant number for a calling code, as libphonenumber's
-/// `getNumberType` / `isValidNumber` would.
+/// Validates a national significant number (ASCII digits, at most [`MAX_NATIONAL_DIGITS`])
+/// for a calling code, with libphonenumber's answers (`isValidNumber`, `getNumberType`,
+/// `getRegionCodeForNumber`).
 pub(crate) fn classify(
     country_code: CountryCode,
     national: &str,
 ) -> Result<Classified, PhoneError> {
-    let number = lib_number(country_code, national, None);
-    let kind = our_kind(UTIL.get_number_type(&number));
-    if kind != NumberKind::Unknown {
-        let region = UTIL.get_region_for_number(&number).and_then(our_region);
-        return Ok(Classified { kind, region });
-    }
-    let part = || national.to_owned();
     let code = country_code.get();
-    Err(match UTIL.is_possible_number_with_reason(&number) {
+    match validate::check(code, national) {
+        validate::Verdict::Valid(kind, region) => Ok(Classified {
+            kind,
+            region: region.map(Region::from_known),
+        }),
+        validate::Verdict::UnknownCountryCode => Err(PhoneError::UnknownCountryCode {
+            code: code.to_string(),
+        }),
+        validate::Verdict::Invalid => Err(invalid(country_code, national)),
+    }
+}
+
+/// Says why a number is invalid: too short, too long, or no such number range.
+fn invalid(country_code: CountryCode, national: &str) -> PhoneError {
+    let number = lib_number(country_code, national, None);
+    let part = national.to_owned();
+    let code = country_code.get();
+    match UTIL.is_possible_number_with_reason(&number) {
         Err(ValidationError::TooShort) => PhoneError::TooShort {
             country_code: code,
-            number: part(),
+            number: part,
         },
         Err(ValidationError::TooLong) => PhoneError::TooLong {
             country_code: code,
-            number: part(),
+            number: part,
         },
         Err(ValidationError::InvalidCountryCode) => PhoneError::UnknownCountryCode {
             code: code.to_string(),
         },
         _ => PhoneError::InvalidForRegion {
             country_code: code,
-            number: part(),
+            number: part,
         },
-    })
+    }
 }
 
 /// Reads free-form text as libphonenumber's `parse` does (no validation yet).
@@ -187,21 +203,4 @@ pub(crate) fn format(
         PhoneNumberFormat::National
     };
     UTIL.format(&number, format).into_owned()
-}
-
-fn our_kind(kind: PhoneNumberType) -> NumberKind {
-    match kind {
-        PhoneNumberType::FixedLine => NumberKind::FixedLine,
-        PhoneNumberType::Mobile => NumberKind::Mobile,
-        PhoneNumberType::FixedLineOrMobile => NumberKind::FixedLineOrMobile,
-        PhoneNumberType::TollFree => NumberKind::TollFree,
-        PhoneNumberType::PremiumRate => NumberKind::PremiumRate,
-        PhoneNumberType::SharedCost => NumberKind::SharedCost,
-        PhoneNumberType::VoIP => NumberKind::Voip,
-        PhoneNumberType::PersonalNumber => NumberKind::PersonalNumber,
-        PhoneNumberType::Pager => NumberKind::Pager,
-        PhoneNumberType::UAN => NumberKind::Uan,
-        PhoneNumberType::VoiceMail => NumberKind::Voicemail,
-        PhoneNumberType::Unknown => NumberKind::Unknown,
-    }
 }

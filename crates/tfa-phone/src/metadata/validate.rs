@@ -1,0 +1,221 @@
+//! Validation and classification of a national significant number, as libphonenumber's
+//! `getRegionCodeForNumber` and `getNumberTypeHelper` do, over the metadata in `table.rs`.
+//!
+//! This is the fast path: the patterns are compiled to fully built DFAs (ASCII digits only),
+//! lazily, once per calling code, so a check is a handful of table walks over at most 17 bytes.
+
+use std::sync::{LazyLock, OnceLock};
+
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::{Anchored, Input, util::syntax};
+
+use super::table::COUNTRY_CODES;
+use crate::NumberKind;
+
+/// One number description of the metadata: a national-number pattern and the lengths it allows
+/// (empty: any length the general description allows).
+#[derive(Debug)]
+pub(crate) struct Desc {
+    pub(crate) pattern: Option<&'static str>,
+    pub(crate) lengths: &'static [u8],
+}
+
+impl Desc {
+    /// A number type the region does not have.
+    pub(crate) const NONE: Desc = Desc {
+        pattern: None,
+        lengths: &[],
+    };
+}
+
+/// The metadata of one region, or of one non-geographic calling code (`region: None`).
+#[derive(Debug)]
+pub(crate) struct RegionData {
+    pub(crate) region: Option<[u8; 2]>,
+    pub(crate) leading_digits: Option<&'static str>,
+    pub(crate) same_mobile_and_fixed_line_pattern: bool,
+    /// General, then the types in libphonenumber's order of checks (see `KINDS`).
+    pub(crate) descs: [Desc; 11],
+}
+
+/// The kinds of `descs[1..9]`, in libphonenumber's order of checks.
+const KINDS: [NumberKind; 8] = [
+    NumberKind::PremiumRate,
+    NumberKind::TollFree,
+    NumberKind::SharedCost,
+    NumberKind::Voip,
+    NumberKind::PersonalNumber,
+    NumberKind::Pager,
+    NumberKind::Uan,
+    NumberKind::Voicemail,
+];
+const GENERAL: usize = 0;
+const FIXED_LINE: usize = 9;
+const MOBILE: usize = 10;
+
+type Dfa = dense::DFA<Vec<u32>>;
+
+/// A description with its pattern compiled.
+#[derive(Debug)]
+struct Matcher {
+    dfa: Option<Dfa>,
+    lengths: &'static [u8],
+}
+
+impl Matcher {
+    fn new(desc: &Desc) -> Self {
+        Self {
+            dfa: desc.pattern.map(|p| compile(&format!("(?:{p})$"))),
+            lengths: desc.lengths,
+        }
+    }
+
+    /// libphonenumber's `isNumberMatchingDesc`: a possible length and a full match.
+    fn matches(&self, nsn: &[u8]) -> bool {
+        let Some(dfa) = &self.dfa else { return false };
+        let length_ok = self.lengths.is_empty()
+            || u8::try_from(nsn.len()).is_ok_and(|n| self.lengths.contains(&n));
+        length_ok && full_match(dfa, nsn)
+    }
+}
+
+/// Compiles one metadata pattern. The table is generated from libphonenumber's metadata and
+/// every pattern in it compiles (the golden test walks every region), so failure is a bug in
+/// the table, not an input error.
+fn compile(pattern: &str) -> Dfa {
+    dense::Builder::new()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(dense::Config::new().start_kind(StartKind::Anchored))
+        .build(pattern)
+        .expect("every pattern of the generated metadata table compiles")
+}
+
+fn full_match(dfa: &Dfa, haystack: &[u8]) -> bool {
+    let input = Input::new(haystack).anchored(Anchored::Yes);
+    matches!(dfa.try_search_fwd(&input), Ok(Some(m)) if m.offset() == haystack.len())
+}
+
+fn prefix_match(dfa: &Dfa, haystack: &[u8]) -> bool {
+    let input = Input::new(haystack).anchored(Anchored::Yes).earliest(true);
+    matches!(dfa.try_search_fwd(&input), Ok(Some(_)))
+}
+
+/// One region's compiled metadata.
+#[derive(Debug)]
+struct CompiledRegion {
+    data: &'static RegionData,
+    leading_digits: Option<Dfa>,
+    descs: Vec<Matcher>,
+}
+
+impl CompiledRegion {
+    fn new(data: &'static RegionData) -> Self {
+        Self {
+            data,
+            leading_digits: data.leading_digits.map(compile),
+            descs: data.descs.iter().map(Matcher::new).collect(),
+        }
+    }
+
+    /// libphonenumber's `getNumberTypeHelper`; `None` for its `UNKNOWN` (invalid).
+    fn kind(&self, nsn: &[u8]) -> Option<NumberKind> {
+        let desc = |i: usize| &self.descs[i];
+        if !desc(GENERAL).matches(nsn) {
+            return None;
+        }
+        for (i, kind) in KINDS.iter().enumerate() {
+            if desc(i + 1).matches(nsn) {
+                return Some(*kind);
+            }
+        }
+        let same = self.data.same_mobile_and_fixed_line_pattern;
+        if desc(FIXED_LINE).matches(nsn) {
+            if same || desc(MOBILE).matches(nsn) {
+                return Some(NumberKind::FixedLineOrMobile);
+            }
+            return Some(NumberKind::FixedLine);
+        }
+        if !same && desc(MOBILE).matches(nsn) {
+            return Some(NumberKind::Mobile);
+        }
+        None
+    }
+}
+
+/// What validation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// No region uses the calling code.
+    UnknownCountryCode,
+    /// The number matches no region of the calling code.
+    Invalid,
+    /// Valid, with its kind and region (`None` for non-geographic numbers).
+    Valid(NumberKind, Option<[u8; 2]>),
+}
+
+/// Per calling code, its regions, compiled on first use.
+#[derive(Debug)]
+struct Engine {
+    /// Index into `slots` by calling code, `u16::MAX` for none.
+    index: Vec<u16>,
+    slots: Vec<(&'static [RegionData], OnceLock<Vec<CompiledRegion>>)>,
+}
+
+static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
+    let mut index = vec![u16::MAX; 1000];
+    let mut slots = Vec::with_capacity(COUNTRY_CODES.len());
+    for (code, regions) in COUNTRY_CODES {
+        if let (Some(entry), Ok(slot)) = (
+            index.get_mut(usize::from(*code)),
+            u16::try_from(slots.len()),
+        ) {
+            *entry = slot;
+            slots.push((*regions, OnceLock::new()));
+        }
+    }
+    Engine { index, slots }
+});
+
+fn regions(country_code: u16) -> Option<&'static [CompiledRegion]> {
+    let engine = &*ENGINE;
+    let slot = *engine.index.get(usize::from(country_code))?;
+    let (data, compiled) = engine.slots.get(usize::from(slot))?;
+    Some(compiled.get_or_init(|| data.iter().map(CompiledRegion::new).collect()))
+}
+
+/// Whether any region uses the calling code.
+pub(crate) fn is_known_country_code(country_code: u16) -> bool {
+    let engine = &*ENGINE;
+    engine
+        .index
+        .get(usize::from(country_code))
+        .is_some_and(|&slot| slot != u16::MAX)
+}
+
+/// libphonenumber's `getNumberType` and `getRegionCodeForNumber` in one pass: the region is
+/// the only one of its calling code, or the first whose leading digits match, or the first for
+/// which the number has a kind.
+pub(crate) fn check(country_code: u16, nsn: &str) -> Verdict {
+    let Some(regions) = regions(country_code) else {
+        return Verdict::UnknownCountryCode;
+    };
+    let nsn = nsn.as_bytes();
+    let found = if let [only] = regions {
+        only.kind(nsn).map(|kind| (kind, only))
+    } else {
+        regions
+            .iter()
+            .find_map(|region| match &region.leading_digits {
+                Some(leading) if prefix_match(leading, nsn) => {
+                    Some(region.kind(nsn).map(|k| (k, region)))
+                }
+                Some(_) => None,
+                None => region.kind(nsn).map(|kind| Some((kind, region))),
+            })
+            .flatten()
+    };
+    match found {
+        Some((kind, region)) => Verdict::Valid(kind, region.data.region),
+        None => Verdict::Invalid,
+    }
+}
