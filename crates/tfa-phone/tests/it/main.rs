@@ -7,3 +7,4 @@ mod golden;
 mod parse_errors;
 mod parse_free_form;
 mod parse_stored;
+mod roundtrip;
