@@ -1,0 +1,59 @@
+//! A faithful stand-in for the retired PhoneFactor services, for tests, examples and
+//! benchmarks: direct mode (PFD XML over mutual TLS, `POST /pfd/pfd.pl`) and agent mode (the
+//! SOAP Web Service SDK over HTTPS with Basic authentication), with scripted phones.
+//!
+//! It follows `spec/phonefactor-wire.md` §2–§6: its own test PKI and license directory, the
+//! checks of §6.1 in order, the scenario table of §6.2, fraud blocks (§4), one ringing call
+//! per user (101), replies held until the simulated call ends. Every XML document is read and
+//! written with [`phonefactor::wire`], the same code the client uses.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use phonefactor_sim::{Scenario, Simulator};
+//!
+//! # async fn demo() -> Result<(), phonefactor_sim::SimError> {
+//! let sim = Simulator::builder()
+//!     .default_ring_delay(Duration::from_millis(20))
+//!     .start()
+//!     .await?;
+//! // Point a DirectClient at sim.direct_url() with sim.license_dir(), sim.pkcs12_password()
+//! // and sim.ca_cert_path() as an extra root.
+//! sim.script_user("jsmith", Scenario::Pin("4821".into()).after(Duration::from_millis(50)));
+//! sim.script_number("1", "9259249500", Scenario::Busy);
+//! for call in sim.calls() {
+//!     println!("{} -> {}", call.username, call.status);
+//! }
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The control API (plain HTTP on loopback, [`SimHandle::control_url`]) offers the same
+//! operations as JSON, and `GET /` is a page listing ringing phones with buttons to answer.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod agent;
+mod checks;
+mod config_files;
+mod control;
+mod direct;
+mod directory;
+mod error;
+mod files;
+mod license;
+mod phones;
+mod pki;
+mod scenario;
+mod server;
+mod sim;
+
+pub use directory::{
+    AccountEntry, AgentAccount, AgentDirectory, AgentUser, AgentUserMode, ApplicationEntry,
+    PhoneEntry, SimFile,
+};
+pub use error::SimError;
+pub use license::LicenseTerms;
+pub use phones::{CallRecord, Dialled, PinModeKind, RingingCall, ServiceMode};
+pub use pki::LicenseDir;
+pub use scenario::{PhoneScript, Scenario};
+pub use sim::{AgentCertificate, SimHandle, Simulator, SimulatorBuilder};
