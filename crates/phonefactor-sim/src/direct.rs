@@ -312,7 +312,7 @@ mod tests {
     fn head_ends_at_crlf_or_bare_lf_blank_lines() {
         assert_eq!(
             find_head_end(b"POST / HTTP/1.0\r\nA: b\r\n\r\nbody"),
-            Some(26)
+            Some(25)
         );
         assert_eq!(find_head_end(b"POST / HTTP/1.0\nA: b\n\nbody"), Some(22));
         assert_eq!(find_head_end(b"POST / HTTP/1.0\nA: b\n"), None);
