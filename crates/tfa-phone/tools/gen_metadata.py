@@ -9,9 +9,10 @@ release the pinned `rlibphonenumber` embeds. When that pin moves, regenerate thi
 tests/data/golden.tsv) from the matching `phonenumbers` release; the golden test fails on any
 disagreement.
 
-Only what validation and classification need is kept: per region (or non-geographic calling
-code) its calling code, leading digits, whether fixed-line and mobile share one pattern, and for
-the general description and each number type the national-number pattern and possible lengths.
+Only what validation, classification and the fast path for "+<digits>" input need is kept: per
+region (or non-geographic calling code) its leading digits, national prefix for parsing, whether
+fixed-line and mobile share one pattern, and for the general description and each number type
+the national-number pattern and possible lengths.
 """
 import phonenumbers as pn
 from phonenumbers import PhoneMetadata
@@ -35,10 +36,13 @@ def desc(d):
 def entry(meta, region, cc):
     rid = "None" if region == "001" else f'Some(*b"{region}")'
     leading = f"Some({rust_str(meta.leading_digits)})" if meta.leading_digits else "None"
+    npfp = meta.national_prefix_for_parsing
+    npfp = f"Some({rust_str(npfp)})" if npfp else "None"
     descs = ",\n        ".join(desc(getattr(meta, name)) for name in DESCS)
     same = "true" if meta.same_mobile_and_fixed_line_pattern else "false"
     return (f"    RegionData {{\n      region: {rid},\n"
-            f"      leading_digits: {leading},\n      same_mobile_and_fixed_line_pattern: {same},\n"
+            f"      leading_digits: {leading},\n      national_prefix_for_parsing: {npfp},\n"
+            f"      same_mobile_and_fixed_line_pattern: {same},\n"
             f"      descs: [\n        {descs},\n      ],\n    }},\n")
 
 

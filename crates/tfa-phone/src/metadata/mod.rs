@@ -135,6 +135,13 @@ fn invalid(country_code: CountryCode, national: &str) -> PhoneError {
 
 /// Reads free-form text as libphonenumber's `parse` does (no validation yet).
 pub(crate) fn parse(input: &str, default_region: Option<Region>) -> Result<Parsed, PhoneError> {
+    if let Some((code, national)) = validate::split_international(input) {
+        return Ok(Parsed {
+            country_code: CountryCode::new_unchecked(code),
+            national,
+            extension: None,
+        });
+    }
     let region = default_region.and_then(lib_region);
     let number = UTIL
         .parse(input, region)
@@ -203,4 +210,50 @@ pub(crate) fn format(
         PhoneNumberFormat::National
     };
     UTIL.format(&number, format).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{UTIL, validate};
+
+    /// What libphonenumber's general parser makes of the text: calling code and national
+    /// significant number.
+    fn general_parser(input: &str) -> Option<(u16, String)> {
+        let number = UTIL.parse(input, None).ok()?;
+        let code = u16::try_from(number.country_code).ok()?;
+        Some((
+            code,
+            rlibphonenumber::get_national_significant_number_owned(&number),
+        ))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The fast path for `+<digits>` gives what the general parser gives, whenever it
+        /// answers at all.
+        #[test]
+        fn fast_path_agrees_with_the_general_parser(
+            input in "[+]([0-9]{1,3}[ ().\\-/]{0,2}){1,8}",
+        ) {
+            if let Some(fast) = validate::split_international(&input) {
+                prop_assert_eq!(Some(fast), general_parser(&input), "input {:?}", input);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_leaves_national_prefixes_to_the_general_parser() {
+        assert_eq!(validate::split_international("+44 (0)20 7946 0958"), None);
+        assert_eq!(
+            validate::split_international("+1 925 924 9500 ext. 1"),
+            None
+        );
+        assert_eq!(
+            validate::split_international("+1 (925) 924-9500"),
+            Some((1, "9259249500".to_owned()))
+        );
+    }
 }

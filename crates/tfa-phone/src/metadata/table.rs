@@ -14,6 +14,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"US"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("1"),
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -56,6 +57,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"AG"),
                 leading_digits: Some("268"),
+                national_prefix_for_parsing: Some("([457]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -100,6 +102,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"AI"),
                 leading_digits: Some("264"),
+                national_prefix_for_parsing: Some("([2457]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -143,6 +146,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"AS"),
                 leading_digits: Some("684"),
+                national_prefix_for_parsing: Some("([267]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -181,6 +185,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"BB"),
                 leading_digits: Some("246"),
+                national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -231,6 +236,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"BM"),
                 leading_digits: Some("441"),
+                national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -269,6 +275,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"BS"),
                 leading_digits: Some("242"),
+                national_prefix_for_parsing: Some("([3-8]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -314,6 +321,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"CA"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("1"),
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -362,6 +370,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"DM"),
                 leading_digits: Some("767"),
+                national_prefix_for_parsing: Some("([2-7]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -400,6 +409,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"DO"),
                 leading_digits: Some("8001|8[024]9"),
+                national_prefix_for_parsing: Some("1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -442,6 +452,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"GD"),
                 leading_digits: Some("473"),
+                national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -484,6 +495,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"GU"),
                 leading_digits: Some("671"),
+                national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -526,6 +538,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"JM"),
                 leading_digits: Some("658|876"),
+                national_prefix_for_parsing: Some("1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -568,6 +581,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"KN"),
                 leading_digits: Some("869"),
+                national_prefix_for_parsing: Some("([2-7]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -606,6 +620,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"KY"),
                 leading_digits: Some("345"),
+                national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -648,6 +663,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"LC"),
                 leading_digits: Some("758"),
+                national_prefix_for_parsing: Some("([2-8]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -690,6 +706,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"MP"),
                 leading_digits: Some("670"),
+                national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -732,6 +749,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"MS"),
                 leading_digits: Some("664"),
+                national_prefix_for_parsing: Some("([34]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -770,6 +788,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"PR"),
                 leading_digits: Some("787|939"),
+                national_prefix_for_parsing: Some("1"),
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -808,6 +827,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"SX"),
                 leading_digits: Some("721"),
+                national_prefix_for_parsing: Some("(5\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -846,6 +866,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"TC"),
                 leading_digits: Some("649"),
+                national_prefix_for_parsing: Some("([2-479]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -887,6 +908,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"TT"),
                 leading_digits: Some("868"),
+                national_prefix_for_parsing: Some("([2-46-8]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -932,6 +954,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"VC"),
                 leading_digits: Some("784"),
+                national_prefix_for_parsing: Some("([2-7]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -977,6 +1000,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"VG"),
                 leading_digits: Some("284"),
+                national_prefix_for_parsing: Some("([2-578]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1017,6 +1041,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"VI"),
                 leading_digits: Some("340"),
+                national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -1064,6 +1089,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"RU"),
                 leading_digits: Some("[3489]"),
+                national_prefix_for_parsing: Some("8"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1104,6 +1130,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"KZ"),
                 leading_digits: Some("7"),
+                national_prefix_for_parsing: Some("8"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1149,6 +1176,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"EG"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1187,6 +1215,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ZA"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1238,6 +1267,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GR"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1285,6 +1315,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NL"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1336,6 +1367,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1382,6 +1414,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"FR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1431,6 +1464,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ES"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1478,6 +1512,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"HU"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("06"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1523,6 +1558,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"IT"),
                 leading_digits: None,
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1574,6 +1610,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"VA"),
                 leading_digits: Some("06698"),
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1627,6 +1664,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"RO"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1671,6 +1709,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CH"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1722,6 +1761,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AT"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1769,6 +1809,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"GB"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("0|180020"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1822,6 +1863,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"GG"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("([25-9]\\d{5})$|0|180020"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1869,6 +1911,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"IM"),
                 leading_digits: Some("74576|(?:16|7[56])24"),
+                national_prefix_for_parsing: Some("([25-8]\\d{5})$|0|180020"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1915,6 +1958,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"JE"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("([0-24-8]\\d{5})$|0|180020"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1970,6 +2014,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"DK"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2010,6 +2055,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2066,6 +2112,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"NO"),
                 leading_digits: Some("[02-689]|7[0-8]"),
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2114,6 +2161,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"SJ"),
                 leading_digits: Some("79"),
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2166,6 +2214,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PL"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2218,6 +2267,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"DE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2275,6 +2325,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2319,6 +2370,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MX"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2365,6 +2417,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CU"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2403,6 +2456,9 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some(
+                "0?(?:(11|2(?:2(?:02?|[13]|2[13-79]|4[1-6]|5[2457]|6[124-8]|7[1-4]|8[13-6]|9[1267])|3(?:02?|1[467]|2[03-6]|3[13-8]|[49][2-6]|5[2-8]|[67])|4(?:7[3-578]|9)|6(?:[0136]|2[24-6]|4[6-8]?|5[15-8])|80|9(?:0[1-3]|[19]|2\\d|3[1-6]|4[02568]?|5[2-4]|6[2-46]|72?|8[23]?))|3(?:3(?:2[79]|6|8[2578])|4(?:0[0-24-9]|[12]|3[5-8]?|4[24-7]|5[4-68]?|6[02-9]|7[126]|8[2379]?|9[1-36-8])|5(?:1|2[1245]|3[237]?|4[1-46-9]|6[2-4]|7[1-6]|8[2-5]?)|6[24]|7(?:[069]|1[1568]|2[15]|3[145]|4[13]|5[14-8]|7[2-57]|8[126])|8(?:[01]|2[15-7]|3[2578]?|4[13-6]|5[4-8]?|6[1-357-9]|7[36-8]?|8[5-8]?|9[124])))15)?",
+            ),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2446,6 +2502,9 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some(
+                "(?:0|90)(?:(1[245]|2[1-35]|31|4[13]|[56]5|99)(\\d{10,11}))?",
+            ),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2491,6 +2550,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CL"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2534,6 +2594,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CO"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0([3579]|4(?:[14]4|56))?"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2574,6 +2635,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"VE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2613,6 +2675,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MY"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2659,6 +2722,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"AU"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("(183[12])|0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2707,6 +2771,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"CC"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("([59]\\d{7})$|0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2752,6 +2817,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"CX"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("([59]\\d{7})$|0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2801,6 +2867,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ID"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2847,6 +2914,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PH"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2884,6 +2952,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NZ"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2930,6 +2999,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SG"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2972,6 +3042,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TH"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3013,6 +3084,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"JP"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("(000[2569]\\d{4,6})$|(?:(?:003768)0?)|0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3065,6 +3137,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0(8(?:[1-46-8]|5\\d\\d))?"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3121,6 +3194,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"VN"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3167,6 +3241,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CN"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("(1(?:[12]\\d|79)\\d\\d)|0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3214,6 +3289,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3266,6 +3342,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"IN"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3312,6 +3389,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PK"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3360,6 +3438,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AF"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3390,6 +3469,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LK"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3425,6 +3505,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MM"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3467,6 +3548,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"IR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3506,6 +3588,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SS"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3537,6 +3620,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"MA"),
                 leading_digits: Some("[5-8]"),
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -3577,6 +3661,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"EH"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -3619,6 +3704,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"DZ"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3661,6 +3747,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TN"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3702,6 +3789,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LY"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3734,6 +3822,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GM"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3768,6 +3857,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SN"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3810,6 +3900,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MR"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3843,6 +3934,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ML"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3878,6 +3970,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GN"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3913,6 +4006,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CI"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3945,6 +4039,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BF"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3977,6 +4072,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NE"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4015,6 +4111,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TG"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4045,6 +4142,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BJ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4081,6 +4179,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MU"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4127,6 +4226,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4162,6 +4262,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SL"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4192,6 +4293,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GH"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4227,6 +4329,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NG"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4267,6 +4370,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TD"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4297,6 +4401,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CF"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4330,6 +4435,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CM"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4363,6 +4469,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CV"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4399,6 +4506,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ST"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4429,6 +4537,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GQ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4465,6 +4574,9 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GA"),
             leading_digits: None,
+            national_prefix_for_parsing: Some(
+                "0(11\\d{6}|60\\d{6}|61\\d{6}|6[256]\\d{6}|7[467]\\d{6})",
+            ),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4497,6 +4609,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CG"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4532,6 +4645,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CD"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4562,6 +4676,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AO"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4592,6 +4707,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GW"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4625,6 +4741,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"IO"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4655,6 +4772,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AC"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4688,6 +4806,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SC"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4727,6 +4846,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SD"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4757,6 +4877,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"RW"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4793,6 +4914,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ET"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4827,6 +4949,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SO"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4861,6 +4984,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"DJ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4891,6 +5015,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4929,6 +5054,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TZ"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4971,6 +5097,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"UG"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5011,6 +5138,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BI"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5041,6 +5169,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MZ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5074,6 +5203,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ZM"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5110,6 +5240,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MG"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("([24-9]\\d{6})$|0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5146,6 +5277,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"RE"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5187,6 +5319,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"YT"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5226,6 +5359,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ZW"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5264,6 +5398,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NA"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5305,6 +5440,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MW"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5335,6 +5471,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LS"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5368,6 +5505,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BW"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5408,6 +5546,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SZ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5447,6 +5586,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KM"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5481,6 +5621,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"SH"),
                 leading_digits: Some("[2569]"),
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5511,6 +5652,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"TA"),
                 leading_digits: Some("8"),
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5539,6 +5681,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ER"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5569,6 +5712,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AW"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5610,6 +5754,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"FO"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("(10(?:01|[12]0|88))"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5649,6 +5794,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GL"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5685,6 +5831,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GI"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5719,6 +5866,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PT"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5777,6 +5925,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LU"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("(15(?:0[06]|1[12]|[35]5|4[04]|6[26]|77|88|99)\\d)"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5823,6 +5972,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"IE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5878,6 +6028,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"IS"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5929,6 +6080,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AL"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5973,6 +6125,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MT"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6022,6 +6175,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CY"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6068,6 +6222,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"FI"),
                 leading_digits: Some("1[03-79]|[2-9]"),
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -6110,6 +6265,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"AX"),
                 leading_digits: Some("18"),
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -6154,6 +6310,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BG"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6195,6 +6352,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LT"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("[08]"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6243,6 +6401,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LV"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6284,6 +6443,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"EE"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6325,6 +6485,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MD"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6370,6 +6531,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AM"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6414,6 +6576,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BY"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0|80?"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6457,6 +6620,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AD"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6493,6 +6657,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MC"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6526,6 +6691,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SM"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("([89]\\d{5})$"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6562,6 +6728,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"UA"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6601,6 +6768,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"RS"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6644,6 +6812,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"ME"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6688,6 +6857,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"XK"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6724,6 +6894,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"HR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6768,6 +6939,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SI"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6811,6 +6983,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BA"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6855,6 +7028,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MK"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6898,6 +7072,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CZ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6949,6 +7124,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SK"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6999,6 +7175,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LI"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("(1001)|0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7045,6 +7222,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"FK"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7075,6 +7253,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BZ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7110,6 +7289,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GT"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7146,6 +7326,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SV"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7184,6 +7365,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"HN"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7219,6 +7401,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NI"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7254,6 +7437,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CR"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("(19(?:0[0-2468]|1[09]|20|66|77|99))"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7295,6 +7479,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PA"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7333,6 +7518,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PM"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7371,6 +7557,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"HT"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7408,6 +7595,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"GP"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7446,6 +7634,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"BL"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7484,6 +7673,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"MF"),
                 leading_digits: None,
+                national_prefix_for_parsing: Some("0"),
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7526,6 +7716,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BO"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0(1\\d)?"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7564,6 +7755,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GY"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7605,6 +7797,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"EC"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7641,6 +7834,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GF"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7682,6 +7876,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PY"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7725,6 +7920,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MQ"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7766,6 +7962,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SR"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7805,6 +8002,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"UY"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7845,6 +8043,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"CW"),
                 leading_digits: Some("[69]"),
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7880,6 +8079,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             RegionData {
                 region: Some(*b"BQ"),
                 leading_digits: Some("[347]"),
+                national_prefix_for_parsing: None,
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7913,6 +8113,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TL"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7952,6 +8153,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NF"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("([0-258]\\d{4})$"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7982,6 +8184,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BN"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8015,6 +8218,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NR"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8045,6 +8249,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PG"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8084,6 +8289,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TO"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8122,6 +8328,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SB"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8158,6 +8365,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"VU"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8197,6 +8405,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"FJ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8230,6 +8439,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PW"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8262,6 +8472,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"WF"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8301,6 +8512,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"CK"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8331,6 +8543,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NU"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8361,6 +8574,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"WS"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8394,6 +8608,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KI"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8431,6 +8646,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NC"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8467,6 +8683,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TV"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8497,6 +8714,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PF"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8536,6 +8754,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TK"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8566,6 +8785,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"FM"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8600,6 +8820,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MH"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("1"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8633,6 +8854,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -8660,6 +8882,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -8687,6 +8910,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KP"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8717,6 +8941,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"HK"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8770,6 +8995,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MO"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8805,6 +9031,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KH"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8845,6 +9072,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LA"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8875,6 +9103,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8905,6 +9134,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -8932,6 +9162,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BD"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8974,6 +9205,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9001,6 +9233,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9040,6 +9273,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -9069,6 +9303,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TW"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9116,6 +9351,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -9143,6 +9379,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MV"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9184,6 +9421,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"LB"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9222,6 +9460,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"JO"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9272,6 +9511,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SY"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9304,6 +9544,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"IQ"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9334,6 +9575,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KW"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9371,6 +9613,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"SA"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9410,6 +9653,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"YE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9442,6 +9686,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"OM"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9478,6 +9723,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"PS"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9514,6 +9760,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9556,6 +9803,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"IL"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9608,6 +9856,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BH"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9651,6 +9900,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"QA"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9687,6 +9937,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"BT"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9717,6 +9968,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"MN"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9754,6 +10006,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"NP"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9789,6 +10042,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: None,
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -9816,6 +10070,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TJ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9850,6 +10105,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"TM"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("8"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9882,6 +10138,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"AZ"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9920,6 +10177,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"GE"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9960,6 +10218,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"KG"),
             leading_digits: None,
+            national_prefix_for_parsing: Some("0"),
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9997,6 +10256,7 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[RegionData {
             region: Some(*b"UZ"),
             leading_digits: None,
+            national_prefix_for_parsing: None,
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {

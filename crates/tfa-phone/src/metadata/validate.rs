@@ -33,6 +33,8 @@ impl Desc {
 pub(crate) struct RegionData {
     pub(crate) region: Option<[u8; 2]>,
     pub(crate) leading_digits: Option<&'static str>,
+    /// What libphonenumber strips from a national number before validating it (`0` in GB).
+    pub(crate) national_prefix_for_parsing: Option<&'static str>,
     pub(crate) same_mobile_and_fixed_line_pattern: bool,
     /// General, then the types in libphonenumber's order of checks (see `KINDS`).
     pub(crate) descs: [Desc; 11],
@@ -105,6 +107,7 @@ fn prefix_match(dfa: &Dfa, haystack: &[u8]) -> bool {
 struct CompiledRegion {
     data: &'static RegionData,
     leading_digits: Option<Dfa>,
+    national_prefix_for_parsing: Option<Dfa>,
     descs: Vec<Matcher>,
 }
 
@@ -113,6 +116,7 @@ impl CompiledRegion {
         Self {
             data,
             leading_digits: data.leading_digits.map(compile),
+            national_prefix_for_parsing: data.national_prefix_for_parsing.map(compile),
             descs: data.descs.iter().map(Matcher::new).collect(),
         }
     }
@@ -218,4 +222,42 @@ pub(crate) fn check(country_code: u16, nsn: &str) -> Verdict {
         Some((kind, region)) => Verdict::Valid(kind, region.data.region),
         None => Verdict::Invalid,
     }
+}
+
+/// The country code and national number of `+<digits>` input, read without libphonenumber's
+/// general parser when the answer is certainly the same as its.
+///
+/// That holds when the text is a `+` followed only by ASCII digits and the separators
+/// ` ()-./`, and the national number has no national prefix that libphonenumber might strip (its
+/// `maybeStripNationalPrefixAndCarrierCode` only acts when the main region's
+/// `national_prefix_for_parsing` matches at the start). Then libphonenumber takes the first 1 to
+/// 3 digits that form a known calling code, and the rest as the national significant number.
+/// `None` sends the input to the general parser.
+pub(crate) fn split_international(input: &str) -> Option<(u16, String)> {
+    let rest = input.trim().strip_prefix('+')?;
+    let mut digits = String::with_capacity(rest.len());
+    for b in rest.bytes() {
+        match b {
+            b'0'..=b'9' => digits.push(char::from(b)),
+            b' ' | b'(' | b')' | b'-' | b'.' | b'/' => {}
+            _ => return None,
+        }
+    }
+    if digits.starts_with('0') {
+        return None;
+    }
+    let (code, national) = (1..=3.min(digits.len())).find_map(|n| {
+        let code: u16 = digits[..n].parse().ok()?;
+        is_known_country_code(code).then(|| (code, &digits[n..]))
+    })?;
+    if !(2..=super::MAX_NATIONAL_DIGITS).contains(&national.len()) {
+        return None;
+    }
+    let main = regions(code)?.first()?;
+    if let Some(prefix) = &main.national_prefix_for_parsing
+        && prefix_match(prefix, national.as_bytes())
+    {
+        return None;
+    }
+    Some((code, national.to_owned()))
 }
