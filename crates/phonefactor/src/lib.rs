@@ -22,13 +22,26 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod agent;
+mod credentials;
+mod direct;
 mod error;
 mod outcome;
+mod proxy;
 mod status;
+mod tls;
 mod verifier;
 pub mod wire;
 
+pub use agent::{AgentAnswer, AgentClient, AgentClientBuilder, DEFAULT_VDIR, endpoint_url};
+pub use credentials::{CertificateInfo, DirectCredentials, License};
+pub use direct::{
+    DEFAULT_BACKUP_URL, DEFAULT_PRIMARY_URL, DirectAnswer, DirectClient, DirectClientBuilder,
+    MAX_RESPONSE_BYTES, PinFormat,
+};
 pub use error::{Error, ErrorKind};
 pub use outcome::{Approval, CallOutcome, DenyReason, RejectReason, UnreachableReason};
+pub use proxy::Proxy;
 pub use status::{Approvable, CallStatus};
+pub use tls::{Fingerprint, load_certificates};
 pub use verifier::{PhoneFactorUsername, PhoneVerifier, VerificationRequest};

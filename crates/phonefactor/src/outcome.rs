@@ -117,6 +117,10 @@ pub enum RejectReason {
     AccountUnavailable,
     /// The agent does not permit this initiating authentication type (status 149).
     InitiatingTypeNotAllowed,
+    /// The agent does not know the user (agent error 1001, status 0).
+    UnknownUser,
+    /// The agent has the user disabled (agent error 1002, status 0).
+    UserDisabled,
 }
 
 impl CallOutcome {

@@ -24,6 +24,7 @@
 #![allow(clippy::unwrap_used)] // test support: a failed setup should stop the test loudly
 
 pub mod daemon;
+pub mod proxy;
 pub mod samba;
 pub mod slapd;
 pub mod tls;
