@@ -1,4 +1,74 @@
-//! The TFA orchestrator (WIP docs).
+//! The TFA orchestrator of phonefactor-tfa: one login, from username to "authenticated" or
+//! "denied", with the policies that keep phone-call TFA safe.
+//!
+//! Three layers, each usable alone:
+//!
+//! - **The machine** ([`Machine`], [`Login`]): a pure function
+//!   `step(state, event, now) -> (state, actions)` with no I/O, no clock and no randomness.
+//!   The state is versioned and serialisable, so a login can move between nodes; events for
+//!   another login or a stale call attempt are rejected with the state handed back.
+//! - **Policies** ([`Policy`]): enforcement per user, in bulk and by group; fail-closed with
+//!   explicit per-group fail-open; lockout of the password and phone steps per user and per
+//!   address with backoff; call limits per user, number and country, a country allow-list,
+//!   refused number kinds and push-fatigue delays; timeouts; one-time bypasses; fraud blocks.
+//! - **The driver** ([`Authenticator`]): runs the machine's actions against a
+//!   [`FirstFactor`](tfa_directory::FirstFactor) directory, a [`SecondFactor`], the stores
+//!   ([`SessionStore`], [`TfaStateStore`], [`CounterStore`], [`PhoneBook`]) and an
+//!   [`AuditSink`]. Calls ring on their own tasks: no request waits for a phone.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::sync::Arc;
+//!
+//! use async_trait::async_trait;
+//! use secrecy::SecretString;
+//! use tfa_directory::{HashParams, LocalDirectory, NewUser, Username};
+//! use tfa_flow::{
+//!     Authenticator, FactorError, FactorOutcome, FactorRequest, NumberNeed, Policy, Progress,
+//!     SecondFactor,
+//! };
+//!
+//! /// A second factor that approves at once: a stand-in for PhoneFactor or TOTP here.
+//! #[derive(Debug)]
+//! struct ApproveAll;
+//!
+//! #[async_trait]
+//! impl SecondFactor for ApproveAll {
+//!     fn name(&self) -> &str {
+//!         "approve-all"
+//!     }
+//!     fn number_need(&self) -> NumberNeed {
+//!         NumberNeed::Optional
+//!     }
+//!     async fn verify(&self, _: &FactorRequest) -> Result<FactorOutcome, FactorError> {
+//!         Ok(FactorOutcome::Approved)
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let users = LocalDirectory::open_or_create(dir.path().join("users.json"), HashParams::default()).await?;
+//! users.add_user(NewUser::new(Username::new("alice")?, SecretString::from("correct horse"))).await?;
+//!
+//! let auth = Authenticator::builder(Arc::new(users), Arc::new(ApproveAll))
+//!     .policy(Policy::default())
+//!     .build()?;
+//!
+//! let source = IpAddr::V4(Ipv4Addr::LOCALHOST);
+//! let login = auth.begin("alice", source).await?;
+//! match auth.submit_password(login, SecretString::from("correct horse")).await? {
+//!     // The call rings on its own task; a web app would poll or await it in a later request.
+//!     Progress::Calling { .. } => {}
+//!     other => panic!("expected a call, got {other:?}"),
+//! }
+//! let Progress::Authenticated(session) = auth.second_factor(login).await? else {
+//!     panic!("the stand-in factor approves");
+//! };
+//! assert_eq!(session.username().as_str(), "alice");
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 mod driver;
+mod ldap;
 mod machine;
 mod policies;
 mod support;

@@ -334,3 +334,35 @@ impl Fixture {
             .expect("a denial in the audit log")
     }
 }
+
+/// An authenticator over any directory, with the scripted phone (the service holds numbers
+/// the directory lacks) and an audit sink to read back.
+pub(crate) fn over(
+    directory: Arc<dyn FirstFactor>,
+    policy: Policy,
+) -> (Authenticator, Arc<ScriptedPhone>, Arc<MemoryAuditSink>) {
+    let phone = Arc::new(ScriptedPhone::new(NumberNeed::Optional));
+    let audit = Arc::new(MemoryAuditSink::new());
+    let auth = Authenticator::builder(directory, phone.clone())
+        .policy(policy)
+        .audit_sink(audit.clone())
+        .build()
+        .unwrap();
+    (auth, phone, audit)
+}
+
+/// The reason of the last denial in `audit`.
+pub(crate) fn last_denial(audit: &MemoryAuditSink) -> DenyReason {
+    audit
+        .events()
+        .into_iter()
+        .rev()
+        .find_map(|e| {
+            if let AuditKind::Denied { reason } = e.kind {
+                Some(reason)
+            } else {
+                None
+            }
+        })
+        .expect("a denial in the audit log")
+}
