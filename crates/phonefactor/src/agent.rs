@@ -527,8 +527,11 @@ fn find_refusal(e: &(dyn std::error::Error + 'static)) -> Option<Refusal> {
         if let Some(r) = s.downcast_ref::<Refusal>() {
             return Some(r.clone());
         }
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return crate::tls::refusal_of(io);
+        if let Some(found) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(crate::tls::refusal_of)
+        {
+            return Some(found);
         }
         match s.downcast_ref::<rustls::Error>() {
             Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))) => {

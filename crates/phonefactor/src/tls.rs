@@ -262,21 +262,55 @@ fn other(refusal: Refusal) -> rustls::Error {
     ))))
 }
 
-/// Finds our refusal inside an I/O error from a handshake, if there is one.
+/// Finds our refusal inside an I/O error from a handshake (through any nesting of I/O
+/// errors, whose `source()` skips the error they wrap), if there is one.
 pub(crate) fn refusal_of(e: &std::io::Error) -> Option<Refusal> {
-    let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
-    match inner {
-        rustls::Error::InvalidCertificate(CertificateError::Other(o)) => {
-            o.0.downcast_ref::<Refusal>().cloned()
+    let mut current: &(dyn std::error::Error + Send + Sync + 'static) = e.get_ref()?;
+    for _ in 0..8 {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            current = io.get_ref()?;
+            continue;
         }
-        rustls::Error::InvalidCertificate(c) => Some(Refusal::Untrusted {
-            subject: String::new(),
-            issuer: String::new(),
-            fingerprint: Fingerprint([0; 32]),
-            self_signed: false,
-            why: format!("{c:?}"),
-        }),
-        _ => None,
+        if let Some(r) = current.downcast_ref::<Refusal>() {
+            return Some(r.clone());
+        }
+        return match current.downcast_ref::<rustls::Error>()? {
+            rustls::Error::InvalidCertificate(CertificateError::Other(o)) => {
+                o.0.downcast_ref::<Refusal>().cloned()
+            }
+            rustls::Error::InvalidCertificate(c) => Some(Refusal::Untrusted {
+                subject: String::new(),
+                issuer: String::new(),
+                fingerprint: Fingerprint([0; 32]),
+                self_signed: false,
+                why: explain(c),
+            }),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// webpki's reason in words.
+fn explain(c: &CertificateError) -> String {
+    match c {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            "the certificate has Expired".into()
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "the certificate is not valid yet".into()
+        }
+        CertificateError::UnknownIssuer => "it was issued by an unknown CA".into(),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            "it does not name this host".into()
+        }
+        CertificateError::BadSignature => "its signature is invalid".into(),
+        CertificateError::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
+            "it is a CA certificate (CA:TRUE) used as the server certificate, which webpki \
+             refuses"
+                .into()
+        }
+        other => format!("{other:?}"),
     }
 }
 
@@ -411,7 +445,7 @@ impl ServerCertVerifier for TrustVerifier {
                 } else {
                     let (subject, issuer, self_signed) = describe(end_entity.as_ref());
                     let why = match &e {
-                        rustls::Error::InvalidCertificate(c) => format!("{c:?}"),
+                        rustls::Error::InvalidCertificate(c) => explain(c),
                         other => other.to_string(),
                     };
                     return Err(other(Refusal::Untrusted {
