@@ -78,6 +78,7 @@ mod error;
 mod factor;
 mod id;
 mod machine;
+mod phonefactor;
 mod policy;
 mod reason;
 mod store;
@@ -93,6 +94,7 @@ pub use machine::{
     Login, Machine, MachinePolicy, Phase, PhoneFacts, RejectReason, Rejected, STATE_VERSION, Step,
     Transition, UserFacts,
 };
+pub use phonefactor::{PhoneCall, factor_outcome};
 pub use policy::{
     CallLimits, EnforcementPolicy, FailOpenPolicy, FatigueDelays, Lockout, LockoutPolicy, Policy,
     Rate, StepLockout,

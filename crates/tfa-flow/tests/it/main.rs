@@ -8,4 +8,5 @@ mod driver;
 mod ldap;
 mod machine;
 mod policies;
+mod simulator;
 mod support;

@@ -203,9 +203,15 @@ pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-/// Users: alice (phone), bob (no phone), dave (group helpdesk, phone), erin (disabled),
-/// frank (group kiosk, no phone), uk (a UK number).
-pub(crate) async fn fixture(mode: Mode, policy: Policy) -> Fixture {
+/// The real local store with the users below (cheap argon2 parameters) behind the counting
+/// wrapper, and a phone book with their numbers for direct mode. Users: alice (phone), bob
+/// (no phone), dave (group helpdesk, phone), erin (disabled), frank (group kiosk, no phone),
+/// uk (a UK number).
+pub(crate) async fn local_users() -> (
+    Arc<CountingDirectory>,
+    Arc<MemoryPhoneBook>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let params = HashParams {
         memory_kib: 64,
@@ -259,19 +265,37 @@ pub(crate) async fn fixture(mode: Mode, policy: Policy) -> Fixture {
         verifies: AtomicUsize::new(0),
         down: false.into(),
     });
+    (directory, book, dir)
+}
+
+/// The local users with the scripted phone.
+pub(crate) async fn fixture(mode: Mode, policy: Policy) -> Fixture {
     let need = if mode == Mode::Direct {
         NumberNeed::Required
     } else {
         NumberNeed::Optional
     };
     let phone = Arc::new(ScriptedPhone::new(need));
+    let mut f = fixture_with(mode, policy, phone.clone()).await;
+    f.phone = phone;
+    f
+}
+
+/// The local users with any second factor (`phone` then stays an idle scripted phone).
+pub(crate) async fn fixture_with(
+    mode: Mode,
+    policy: Policy,
+    factor: Arc<dyn SecondFactor>,
+) -> Fixture {
+    let (directory, book, dir) = local_users().await;
     let audit = Arc::new(MemoryAuditSink::new());
-    let mut builder = Authenticator::builder(directory.clone(), phone.clone())
+    let mut builder = Authenticator::builder(directory.clone(), factor)
         .policy(policy)
         .audit_sink(audit.clone());
     if mode == Mode::Direct {
         builder = builder.phone_book(book.clone() as Arc<dyn PhoneBook>);
     }
+    let phone = Arc::new(ScriptedPhone::new(NumberNeed::Required));
     Fixture {
         auth: builder.build().unwrap(),
         audit,
