@@ -82,7 +82,7 @@ fn xml(status: StatusCode, body: Vec<u8>) -> Response<Body> {
 }
 
 /// The host part of the `Host` header, for the realm.
-fn realm_host(req: &Request<Incoming>) -> String {
+fn realm_host(req: &Request<()>) -> String {
     let host = req
         .headers()
         .get(header::HOST)
@@ -102,6 +102,13 @@ fn realm_host(req: &Request<Incoming>) -> String {
 
 impl AgentService {
     async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        // Read the body whatever the answer, so the connection stays usable (keep-alive).
+        let body = Limited::new(body, MAX_BODY)
+            .collect()
+            .await
+            .map(|b| b.to_bytes());
+        let req = Request::from_parts(parts, ());
         if !AGENT_PATHS.contains(&req.uri().path()) {
             return empty(StatusCode::NOT_FOUND);
         }
@@ -123,16 +130,10 @@ impl AgentService {
             .is_some_and(|q| q.eq_ignore_ascii_case("wsdl"));
         match *req.method() {
             Method::GET if wants_wsdl => self.wsdl(&req),
-            Method::POST => {
-                let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-                    Ok(b) => b.to_bytes(),
-                    Err(_) => {
-                        return self
-                            .fault(FaultCode::Client, "The request body could not be read.");
-                    }
-                };
-                self.soap(&body).await
-            }
+            Method::POST => match body {
+                Ok(body) => self.soap(&body).await,
+                Err(_) => self.fault(FaultCode::Client, "The request body could not be read."),
+            },
             _ => {
                 let mut r = empty(StatusCode::METHOD_NOT_ALLOWED);
                 r.headers_mut()
@@ -142,7 +143,7 @@ impl AgentService {
         }
     }
 
-    fn authenticate(&self, req: &Request<Incoming>) -> Access {
+    fn authenticate(&self, req: &Request<()>) -> Access {
         let Some(value) = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -169,7 +170,7 @@ impl AgentService {
         self.accounts.check(name, &decoded[colon + 1..])
     }
 
-    fn wsdl(&self, req: &Request<Incoming>) -> Response<Body> {
+    fn wsdl(&self, req: &Request<()>) -> Response<Body> {
         let host = req
             .headers()
             .get(header::HOST)
