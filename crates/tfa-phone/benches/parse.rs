@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tfa_phone::PhoneNumber;
+use tfa_phone::{PhoneNumber, Region};
 
 const GOLDEN: &str = include_str!("../tests/data/golden.tsv");
 
@@ -26,9 +26,33 @@ fn valid_inputs(form: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// The valid inputs of `form` with their default region.
+fn valid_cases(form: &str) -> Vec<(&'static str, Option<Region>)> {
+    GOLDEN
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() != 7 || f[0] != form || f[3] != "true" {
+                return None;
+            }
+            let region = if f[2] == "-" {
+                None
+            } else {
+                Some(Region::new(f[2]).ok()?)
+            };
+            Some((f[1], region))
+        })
+        .collect()
+}
+
 fn rlib_e164(input: &str) -> Option<String> {
+    rlib_e164_in(input, None)
+}
+
+fn rlib_e164_in(input: &str, region: Option<String>) -> Option<String> {
     let util = &*rlibphonenumber::PHONE_NUMBER_UTIL;
-    let number = util.parse(input, None).ok()?;
+    let region = region.and_then(|r| rlibphonenumber::Region::from_code(&r).ok());
+    let number = util.parse(input, region).ok()?;
     util.is_valid_number(&number).then(|| {
         util.format(&number, rlibphonenumber::PhoneNumberFormat::E164)
             .into_owned()
@@ -114,6 +138,36 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // National numbers in their region, and RFC 3966 URIs with an extension: the inputs that
+    // take libphonenumber's general parser rather than the "+<digits>" fast path.
+    for form in ["national", "rfc3966"] {
+        let cases = valid_cases(form);
+        let mut group = c.benchmark_group(format!("free_form_{form}"));
+        group.throughput(Throughput::Elements(cases.len() as u64));
+        group.bench_function("tfa-phone parse", |b| {
+            b.iter(|| {
+                for (input, region) in &cases {
+                    black_box(
+                        PhoneNumber::parse(black_box(input), *region)
+                            .map(|n| n.e164())
+                            .ok(),
+                    );
+                }
+            });
+        });
+        group.bench_function("rlibphonenumber", |b| {
+            b.iter(|| {
+                for (input, region) in &cases {
+                    black_box(rlib_e164_in(
+                        black_box(input),
+                        region.map(|r| r.to_string()),
+                    ));
+                }
+            });
+        });
+        group.finish();
+    }
+
     let mut group = c.benchmark_group("single");
     group.throughput(Throughput::Elements(1));
     for input in ["1 9259249500 292", "91 9876543210", "44 2079460958"] {
@@ -127,6 +181,23 @@ fn bench(c: &mut Criterion) {
             });
         });
     }
+    for input in ["+1 (925) 924-9500 ext. 292", "+1 925 924 9500"] {
+        group.bench_function(format!("rlibphonenumber {input}"), |b| {
+            b.iter(|| black_box(rlib_e164(black_box(input))));
+        });
+        group.bench_function(format!("phonenumber {input}"), |b| {
+            b.iter(|| black_box(phonenumber_e164(black_box(input))));
+        });
+    }
+    group.bench_function("tfa-phone parse +1 925 924 9500", |b| {
+        b.iter(|| {
+            black_box(
+                PhoneNumber::parse(black_box("+1 925 924 9500"), None)
+                    .map(|n| n.e164())
+                    .ok(),
+            )
+        });
+    });
     group.bench_function("tfa-phone parse +1 (925) 924-9500 ext. 292", |b| {
         b.iter(|| {
             black_box(

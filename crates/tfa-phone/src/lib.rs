@@ -7,6 +7,13 @@
 //! the stored format, or the PhoneFactor wire fields. [`check_lines`] checks a whole file of
 //! numbers and reports every bad line at once.
 //!
+//! Three readers, one answer: [`PhoneNumber::parse_stored`] reads the stored format exactly
+//! (the digits are what gets dialled), [`PhoneNumber::parse`] reads free-form text as
+//! libphonenumber does, and [`PhoneNumber::parse_input`] takes whichever shape an operator typed.
+//! Every number they return is valid for libphonenumber metadata release [`METADATA_VERSION`];
+//! callers that place calls also check [`PhoneNumber::ensure_callable`], which refuses
+//! premium-rate numbers.
+//!
 //! ```
 //! use tfa_phone::{NumberKind, PhoneError, PhoneNumber, Region, check_lines};
 //!
