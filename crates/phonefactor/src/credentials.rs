@@ -104,6 +104,12 @@ pub struct CertificateInfo {
     pub not_after: String,
     /// SHA-256 of the DER certificate.
     pub fingerprint: Fingerprint,
+    /// Whether basic constraints say `CA:TRUE`.
+    pub is_ca: bool,
+    /// Whether subject and issuer are the same name.
+    pub self_signed: bool,
+    /// Whether it is within its validity period now.
+    pub valid_now: bool,
 }
 
 impl CertificateInfo {
@@ -116,6 +122,9 @@ impl CertificateInfo {
             not_before: c.validity().not_before.to_string(),
             not_after: c.validity().not_after.to_string(),
             fingerprint: Fingerprint::of(der),
+            is_ca: c.is_ca(),
+            self_signed: c.subject() == c.issuer(),
+            valid_now: c.validity().is_valid(),
         })
     }
 }

@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 mod agent;
+pub mod config;
 mod credentials;
 mod direct;
 mod error;

@@ -8,6 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agent;
+mod ca;
+mod call;
+mod direct;
 mod phones;
 
 /// The operator's tool for phonefactor-tfa.
@@ -23,11 +27,26 @@ enum Command {
     /// Check and normalise phone numbers.
     #[command(subcommand)]
     Phones(phones::PhonesCommand),
+    /// Check direct-mode (PFD) credentials.
+    #[command(subcommand)]
+    Direct(direct::DirectCommand),
+    /// Test the PhoneFactor agent connection.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
+    /// Place one verification call and print the outcome as JSON.
+    Call(call::CallArgs),
+    /// Manage imported root certificates.
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Phones(command) => phones::run(command),
+        Command::Direct(command) => direct::run(command),
+        Command::Agent(command) => agent::run(command),
+        Command::Call(args) => call::run(&args),
+        Command::Ca(command) => ca::run(command),
     }
 }
