@@ -33,6 +33,10 @@ impl Region {
         Self(bytes)
     }
 
+    pub(crate) fn bytes(self) -> [u8; 2] {
+        self.0
+    }
+
     /// The upper-case two-letter code.
     pub fn as_str(&self) -> &str {
         // Both bytes are ASCII upper-case letters by construction.

@@ -9,11 +9,14 @@ release the pinned `rlibphonenumber` embeds. When that pin moves, regenerate thi
 tests/data/golden.tsv) from the matching `phonenumbers` release; the golden test fails on any
 disagreement.
 
-Only what validation, classification and the fast path for "+<digits>" input need is kept: per
-region (or non-geographic calling code) its leading digits, national prefix for parsing, whether
+Only what validation, classification and the fast paths for digits-only input need is kept: per
+region (or non-geographic calling code) its calling code, leading digits, international prefix,
+national prefix for parsing (and whether it is simply removed), local-only lengths, whether
 fixed-line and mobile share one pattern, and for the general description and each number type
 the national-number pattern and possible lengths.
 """
+import re
+
 import phonenumbers as pn
 from phonenumbers import PhoneMetadata
 
@@ -36,12 +39,20 @@ def desc(d):
 def entry(meta, region, cc):
     rid = "None" if region == "001" else f'Some(*b"{region}")'
     leading = f"Some({rust_str(meta.leading_digits)})" if meta.leading_digits else "None"
-    npfp = meta.national_prefix_for_parsing
-    npfp = f"Some({rust_str(npfp)})" if npfp else "None"
+    raw_npfp = meta.national_prefix_for_parsing
+    npfp = f"Some({rust_str(raw_npfp)})" if raw_npfp else "None"
+    # A national prefix that is simply removed: no transform rule and no capturing group (a group
+    # would carry a carrier code or feed the transform).
+    plain = bool(raw_npfp) and not meta.national_prefix_transform_rule and re.compile(raw_npfp).groups == 0
+    idd = f"Some({rust_str(meta.international_prefix)})" if meta.international_prefix else "None"
+    local = ", ".join(str(n) for n in (meta.general_desc.possible_length_local_only or ()) if n > 0)
     descs = ",\n        ".join(desc(getattr(meta, name)) for name in DESCS)
     same = "true" if meta.same_mobile_and_fixed_line_pattern else "false"
     return (f"    RegionData {{\n      region: {rid},\n"
-            f"      leading_digits: {leading},\n      national_prefix_for_parsing: {npfp},\n"
+            f"      country_code: {cc},\n      leading_digits: {leading},\n"
+            f"      international_prefix: {idd},\n      national_prefix_for_parsing: {npfp},\n"
+            f"      national_prefix_is_plain: {'true' if plain else 'false'},\n"
+            f"      local_only_lengths: &[{local}],\n"
             f"      same_mobile_and_fixed_line_pattern: {same},\n"
             f"      descs: [\n        {descs},\n      ],\n    }},\n")
 

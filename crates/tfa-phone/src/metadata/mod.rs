@@ -135,7 +135,8 @@ fn invalid(country_code: CountryCode, national: &str) -> PhoneError {
 
 /// Reads free-form text as libphonenumber's `parse` does (no validation yet).
 pub(crate) fn parse(input: &str, default_region: Option<Region>) -> Result<Parsed, PhoneError> {
-    if let Some((code, national)) = validate::split_international(input) {
+    if let Some((code, national)) = validate::split_digits(input, default_region.map(Region::bytes))
+    {
         return Ok(Parsed {
             country_code: CountryCode::new_unchecked(code),
             national,
@@ -216,12 +217,13 @@ pub(crate) fn format(
 mod tests {
     use proptest::prelude::*;
 
-    use super::{UTIL, validate};
+    use super::{UTIL, lib_region, validate};
+    use crate::Region;
 
     /// What libphonenumber's general parser makes of the text: calling code and national
     /// significant number.
-    fn general_parser(input: &str) -> Option<(u16, String)> {
-        let number = UTIL.parse(input, None).ok()?;
+    fn general_parser(input: &str, region: Option<Region>) -> Option<(u16, String)> {
+        let number = UTIL.parse(input, region.and_then(lib_region)).ok()?;
         let code = u16::try_from(number.country_code).ok()?;
         Some((
             code,
@@ -229,31 +231,57 @@ mod tests {
         ))
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4000))]
+    fn fast_path(input: &str, region: Option<Region>) -> Option<(u16, String)> {
+        validate::split_digits(input, region.map(Region::bytes))
+    }
 
-        /// The fast path for `+<digits>` gives what the general parser gives, whenever it
-        /// answers at all.
+    fn any_region() -> impl Strategy<Value = Option<Region>> {
+        proptest::option::weighted(0.9, proptest::sample::select(Region::all()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6000))]
+
+        /// The fast path for digits-only input gives what the general parser gives, whenever
+        /// it answers at all: national numbers, with and without national prefixes, in every
+        /// region, and international ones.
         #[test]
         fn fast_path_agrees_with_the_general_parser(
-            input in "[+]([0-9]{1,3}[ ().\\-/]{0,2}){1,8}",
+            input in "[+]?[0-9]{0,4}([ ().\\-/]{0,2}[0-9]{1,4}){1,5}",
+            region in any_region(),
         ) {
-            if let Some(fast) = validate::split_international(&input) {
-                prop_assert_eq!(Some(fast), general_parser(&input), "input {:?}", input);
+            if let Some(fast) = fast_path(&input, region) {
+                prop_assert_eq!(Some(fast), general_parser(&input, region), "input {:?} in {:?}", input, region);
             }
         }
     }
 
     #[test]
-    fn fast_path_leaves_national_prefixes_to_the_general_parser() {
-        assert_eq!(validate::split_international("+44 (0)20 7946 0958"), None);
+    fn fast_path_strips_a_plain_national_prefix_as_libphonenumber_does() {
+        let gb = Region::new("GB").ok();
         assert_eq!(
-            validate::split_international("+1 925 924 9500 ext. 1"),
-            None
+            fast_path("+44 (0)20 7946 0958", None),
+            Some((44, "2079460958".into()))
         );
         assert_eq!(
-            validate::split_international("+1 (925) 924-9500"),
-            Some((1, "9259249500".to_owned()))
+            fast_path("020 7946 0958", gb),
+            Some((44, "2079460958".into()))
         );
+        assert_eq!(
+            fast_path("(925) 924-9500", Region::new("US").ok()),
+            Some((1, "9259249500".into()))
+        );
+    }
+
+    #[test]
+    fn fast_path_leaves_the_hard_cases_to_the_general_parser() {
+        let us = Region::new("US").ok();
+        // An extension, an international prefix, the region's own calling code, no region.
+        assert_eq!(fast_path("+1 925 924 9500 ext. 1", None), None);
+        assert_eq!(fast_path("011 44 20 7946 0958", us), None);
+        assert_eq!(fast_path("1 925 924 9500", us), None);
+        assert_eq!(fast_path("925 924 9500", None), None);
+        // Argentina's national prefix has a transform rule.
+        assert_eq!(fast_path("011 15-2345-6789", Region::new("AR").ok()), None);
     }
 }

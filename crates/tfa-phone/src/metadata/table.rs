@@ -13,8 +13,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"US"),
+                country_code: 1,
                 leading_digits: None,
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("1"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -56,8 +60,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"AG"),
+                country_code: 1,
                 leading_digits: Some("268"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([457]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -101,8 +109,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"AI"),
+                country_code: 1,
                 leading_digits: Some("264"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2457]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -145,8 +157,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"AS"),
+                country_code: 1,
                 leading_digits: Some("684"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([267]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -184,8 +200,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"BB"),
+                country_code: 1,
                 leading_digits: Some("246"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -235,8 +255,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"BM"),
+                country_code: 1,
                 leading_digits: Some("441"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -274,8 +298,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"BS"),
+                country_code: 1,
                 leading_digits: Some("242"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([3-8]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -320,8 +348,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"CA"),
+                country_code: 1,
                 leading_digits: None,
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("1"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -369,8 +401,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"DM"),
+                country_code: 1,
                 leading_digits: Some("767"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-7]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -408,8 +444,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"DO"),
+                country_code: 1,
                 leading_digits: Some("8001|8[024]9"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("1"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -451,8 +491,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"GD"),
+                country_code: 1,
                 leading_digits: Some("473"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -494,8 +538,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"GU"),
+                country_code: 1,
                 leading_digits: Some("671"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -537,8 +585,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"JM"),
+                country_code: 1,
                 leading_digits: Some("658|876"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("1"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -580,8 +632,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"KN"),
+                country_code: 1,
                 leading_digits: Some("869"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-7]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -619,8 +675,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"KY"),
+                country_code: 1,
                 leading_digits: Some("345"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -662,8 +722,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"LC"),
+                country_code: 1,
                 leading_digits: Some("758"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-8]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -705,8 +769,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"MP"),
+                country_code: 1,
                 leading_digits: Some("670"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -748,8 +816,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"MS"),
+                country_code: 1,
                 leading_digits: Some("664"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([34]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -787,8 +859,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"PR"),
+                country_code: 1,
                 leading_digits: Some("787|939"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("1"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -826,8 +902,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"SX"),
+                country_code: 1,
                 leading_digits: Some("721"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("(5\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -865,8 +945,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"TC"),
+                country_code: 1,
                 leading_digits: Some("649"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-479]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -907,8 +991,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"TT"),
+                country_code: 1,
                 leading_digits: Some("868"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-46-8]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -953,8 +1041,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"VC"),
+                country_code: 1,
                 leading_digits: Some("784"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-7]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -999,8 +1091,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"VG"),
+                country_code: 1,
                 leading_digits: Some("284"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-578]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1040,8 +1136,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"VI"),
+                country_code: 1,
                 leading_digits: Some("340"),
+                international_prefix: Some("011"),
                 national_prefix_for_parsing: Some("([2-9]\\d{6})$|1"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: true,
                 descs: [
                     Desc {
@@ -1088,8 +1188,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"RU"),
+                country_code: 7,
                 leading_digits: Some("[3489]"),
+                international_prefix: Some("810"),
                 national_prefix_for_parsing: Some("8"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1129,8 +1233,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"KZ"),
+                country_code: 7,
                 leading_digits: Some("7"),
+                international_prefix: Some("810"),
                 national_prefix_for_parsing: Some("8"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[5, 6, 7],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1175,8 +1283,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         20,
         &[RegionData {
             region: Some(*b"EG"),
+            country_code: 20,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1214,8 +1326,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         27,
         &[RegionData {
             region: Some(*b"ZA"),
+            country_code: 27,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1266,8 +1382,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         30,
         &[RegionData {
             region: Some(*b"GR"),
+            country_code: 30,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1314,8 +1434,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         31,
         &[RegionData {
             region: Some(*b"NL"),
+            country_code: 31,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1366,8 +1490,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         32,
         &[RegionData {
             region: Some(*b"BE"),
+            country_code: 32,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1413,8 +1541,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         33,
         &[RegionData {
             region: Some(*b"FR"),
+            country_code: 33,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1463,8 +1595,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         34,
         &[RegionData {
             region: Some(*b"ES"),
+            country_code: 34,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1511,8 +1647,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         36,
         &[RegionData {
             region: Some(*b"HU"),
+            country_code: 36,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("06"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1557,8 +1697,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"IT"),
+                country_code: 39,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1609,8 +1753,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"VA"),
+                country_code: 39,
                 leading_digits: Some("06698"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1663,8 +1811,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         40,
         &[RegionData {
             region: Some(*b"RO"),
+            country_code: 40,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1708,8 +1860,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         41,
         &[RegionData {
             region: Some(*b"CH"),
+            country_code: 41,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1760,8 +1916,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         43,
         &[RegionData {
             region: Some(*b"AT"),
+            country_code: 43,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[3],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -1808,8 +1968,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"GB"),
+                country_code: 44,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0|180020"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[4, 5, 6, 8],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1862,8 +2026,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"GG"),
+                country_code: 44,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("([25-9]\\d{5})$|0|180020"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[6],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1910,8 +2078,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"IM"),
+                country_code: 44,
                 leading_digits: Some("74576|(?:16|7[56])24"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("([25-8]\\d{5})$|0|180020"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[6],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -1957,8 +2129,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"JE"),
+                country_code: 44,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("([0-24-8]\\d{5})$|0|180020"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[6],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2013,8 +2189,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         45,
         &[RegionData {
             region: Some(*b"DK"),
+            country_code: 45,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2054,8 +2234,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         46,
         &[RegionData {
             region: Some(*b"SE"),
+            country_code: 46,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2111,8 +2295,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"NO"),
+                country_code: 47,
                 leading_digits: Some("[02-689]|7[0-8]"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2160,8 +2348,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"SJ"),
+                country_code: 47,
                 leading_digits: Some("79"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2213,8 +2405,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         48,
         &[RegionData {
             region: Some(*b"PL"),
+            country_code: 48,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2266,8 +2462,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         49,
         &[RegionData {
             region: Some(*b"DE"),
+            country_code: 49,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[2, 3],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2324,8 +2524,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         51,
         &[RegionData {
             region: Some(*b"PE"),
+            country_code: 51,
             leading_digits: None,
+            international_prefix: Some("00|19(?:1[124]|77|90)00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2369,8 +2573,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         52,
         &[RegionData {
             region: Some(*b"MX"),
+            country_code: 52,
             leading_digits: None,
+            international_prefix: Some("0[09]"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[7, 8],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2416,8 +2624,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         53,
         &[RegionData {
             region: Some(*b"CU"),
+            country_code: 53,
             leading_digits: None,
+            international_prefix: Some("119"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[4, 5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2455,10 +2667,14 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         54,
         &[RegionData {
             region: Some(*b"AR"),
+            country_code: 54,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some(
                 "0?(?:(11|2(?:2(?:02?|[13]|2[13-79]|4[1-6]|5[2457]|6[124-8]|7[1-4]|8[13-6]|9[1267])|3(?:02?|1[467]|2[03-6]|3[13-8]|[49][2-6]|5[2-8]|[67])|4(?:7[3-578]|9)|6(?:[0136]|2[24-6]|4[6-8]?|5[15-8])|80|9(?:0[1-3]|[19]|2\\d|3[1-6]|4[02568]?|5[2-4]|6[2-46]|72?|8[23]?))|3(?:3(?:2[79]|6|8[2578])|4(?:0[0-24-9]|[12]|3[5-8]?|4[24-7]|5[4-68]?|6[02-9]|7[126]|8[2379]?|9[1-36-8])|5(?:1|2[1245]|3[237]?|4[1-46-9]|6[2-4]|7[1-6]|8[2-5]?)|6[24]|7(?:[069]|1[1568]|2[15]|3[145]|4[13]|5[14-8]|7[2-57]|8[126])|8(?:[01]|2[15-7]|3[2578]?|4[13-6]|5[4-8]?|6[1-357-9]|7[36-8]?|8[5-8]?|9[124])))15)?",
             ),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[6, 7, 8],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2501,10 +2717,14 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         55,
         &[RegionData {
             region: Some(*b"BR"),
+            country_code: 55,
             leading_digits: None,
+            international_prefix: Some("00(?:1[245]|2[1-35]|31|4[13]|[56]5|99)"),
             national_prefix_for_parsing: Some(
                 "(?:0|90)(?:(1[245]|2[1-35]|31|4[13]|[56]5|99)(\\d{10,11}))?",
             ),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2549,8 +2769,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         56,
         &[RegionData {
             region: Some(*b"CL"),
+            country_code: 56,
             leading_digits: None,
+            international_prefix: Some("(?:0|1(?:1[0-69]|2[02-5]|5[13-58]|69|7[0167]|8[018]))0"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2593,8 +2817,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         57,
         &[RegionData {
             region: Some(*b"CO"),
+            country_code: 57,
             leading_digits: None,
+            international_prefix: Some("00(?:4(?:[14]4|56)|[579])"),
             national_prefix_for_parsing: Some("0([3579]|4(?:[14]4|56))?"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[4, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2634,8 +2862,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         58,
         &[RegionData {
             region: Some(*b"VE"),
+            country_code: 58,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2674,8 +2906,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         60,
         &[RegionData {
             region: Some(*b"MY"),
+            country_code: 60,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2721,8 +2957,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"AU"),
+                country_code: 61,
                 leading_digits: None,
+                international_prefix: Some("001[14-689]|14(?:1[14]|34|4[17]|[56]6|7[47]|88)0011"),
                 national_prefix_for_parsing: Some("(183[12])|0"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2770,8 +3010,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"CC"),
+                country_code: 61,
                 leading_digits: None,
+                international_prefix: Some("001[14-689]|14(?:1[14]|34|4[17]|[56]6|7[47]|88)0011"),
                 national_prefix_for_parsing: Some("([59]\\d{7})$|0"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2816,8 +3060,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"CX"),
+                country_code: 61,
                 leading_digits: None,
+                international_prefix: Some("001[14-689]|14(?:1[14]|34|4[17]|[56]6|7[47]|88)0011"),
                 national_prefix_for_parsing: Some("([59]\\d{7})$|0"),
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -2866,8 +3114,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         62,
         &[RegionData {
             region: Some(*b"ID"),
+            country_code: 62,
             leading_digits: None,
+            international_prefix: Some("00[89]"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5, 6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2913,8 +3165,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         63,
         &[RegionData {
             region: Some(*b"PH"),
+            country_code: 63,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[4, 5, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2951,8 +3207,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         64,
         &[RegionData {
             region: Some(*b"NZ"),
+            country_code: 64,
             leading_digits: None,
+            international_prefix: Some("0(?:0|161)"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -2998,8 +3258,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         65,
         &[RegionData {
             region: Some(*b"SG"),
+            country_code: 65,
             leading_digits: None,
+            international_prefix: Some("0[0-3]\\d"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3041,8 +3305,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         66,
         &[RegionData {
             region: Some(*b"TH"),
+            country_code: 66,
             leading_digits: None,
+            international_prefix: Some("00[1-9]"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3083,8 +3351,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         81,
         &[RegionData {
             region: Some(*b"JP"),
+            country_code: 81,
             leading_digits: None,
+            international_prefix: Some("010"),
             national_prefix_for_parsing: Some("(000[2569]\\d{4,6})$|(?:(?:003768)0?)|0"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3136,8 +3408,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         82,
         &[RegionData {
             region: Some(*b"KR"),
+            country_code: 82,
             leading_digits: None,
+            international_prefix: Some("00(?:[125689]|3(?:[46]5|91)|7(?:00|27|3|55|6[126]))"),
             national_prefix_for_parsing: Some("0(8(?:[1-46-8]|5\\d\\d))?"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[3, 4, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3193,8 +3469,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         84,
         &[RegionData {
             region: Some(*b"VN"),
+            country_code: 84,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3240,8 +3520,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         86,
         &[RegionData {
             region: Some(*b"CN"),
+            country_code: 86,
             leading_digits: None,
+            international_prefix: Some("00|1(?:[12]\\d|79)\\d\\d00"),
             national_prefix_for_parsing: Some("(1(?:[12]\\d|79)\\d\\d)|0"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[5, 6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3288,8 +3572,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         90,
         &[RegionData {
             region: Some(*b"TR"),
+            country_code: 90,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3341,8 +3629,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         91,
         &[RegionData {
             region: Some(*b"IN"),
+            country_code: 91,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3388,8 +3680,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         92,
         &[RegionData {
             region: Some(*b"PK"),
+            country_code: 92,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5, 6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3437,8 +3733,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         93,
         &[RegionData {
             region: Some(*b"AF"),
+            country_code: 93,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3468,8 +3768,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         94,
         &[RegionData {
             region: Some(*b"LK"),
+            country_code: 94,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3504,8 +3808,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         95,
         &[RegionData {
             region: Some(*b"MM"),
+            country_code: 95,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3547,8 +3855,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         98,
         &[RegionData {
             region: Some(*b"IR"),
+            country_code: 98,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[8],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3587,8 +3899,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         211,
         &[RegionData {
             region: Some(*b"SS"),
+            country_code: 211,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3619,8 +3935,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"MA"),
+                country_code: 212,
                 leading_digits: Some("[5-8]"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -3660,8 +3980,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"EH"),
+                country_code: 212,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -3703,8 +4027,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         213,
         &[RegionData {
             region: Some(*b"DZ"),
+            country_code: 213,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3746,8 +4074,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         216,
         &[RegionData {
             region: Some(*b"TN"),
+            country_code: 216,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3788,8 +4120,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         218,
         &[RegionData {
             region: Some(*b"LY"),
+            country_code: 218,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3821,8 +4157,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         220,
         &[RegionData {
             region: Some(*b"GM"),
+            country_code: 220,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3856,8 +4196,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         221,
         &[RegionData {
             region: Some(*b"SN"),
+            country_code: 221,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3899,8 +4243,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         222,
         &[RegionData {
             region: Some(*b"MR"),
+            country_code: 222,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3933,8 +4281,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         223,
         &[RegionData {
             region: Some(*b"ML"),
+            country_code: 223,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -3969,8 +4321,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         224,
         &[RegionData {
             region: Some(*b"GN"),
+            country_code: 224,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4005,8 +4361,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         225,
         &[RegionData {
             region: Some(*b"CI"),
+            country_code: 225,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4038,8 +4398,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         226,
         &[RegionData {
             region: Some(*b"BF"),
+            country_code: 226,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4071,8 +4435,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         227,
         &[RegionData {
             region: Some(*b"NE"),
+            country_code: 227,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4110,8 +4478,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         228,
         &[RegionData {
             region: Some(*b"TG"),
+            country_code: 228,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4141,8 +4513,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         229,
         &[RegionData {
             region: Some(*b"BJ"),
+            country_code: 229,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4178,8 +4554,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         230,
         &[RegionData {
             region: Some(*b"MU"),
+            country_code: 230,
             leading_digits: None,
+            international_prefix: Some("0(?:0|[24-7]0|3[03])"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4225,8 +4605,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         231,
         &[RegionData {
             region: Some(*b"LR"),
+            country_code: 231,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4261,8 +4645,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         232,
         &[RegionData {
             region: Some(*b"SL"),
+            country_code: 232,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4292,8 +4680,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         233,
         &[RegionData {
             region: Some(*b"GH"),
+            country_code: 233,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4328,8 +4720,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         234,
         &[RegionData {
             region: Some(*b"NG"),
+            country_code: 234,
             leading_digits: None,
+            international_prefix: Some("009"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4369,8 +4765,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         235,
         &[RegionData {
             region: Some(*b"TD"),
+            country_code: 235,
             leading_digits: None,
+            international_prefix: Some("00|16"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4400,8 +4800,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         236,
         &[RegionData {
             region: Some(*b"CF"),
+            country_code: 236,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4434,8 +4838,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         237,
         &[RegionData {
             region: Some(*b"CM"),
+            country_code: 237,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4468,8 +4876,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         238,
         &[RegionData {
             region: Some(*b"CV"),
+            country_code: 238,
             leading_digits: None,
+            international_prefix: Some("0"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4505,8 +4917,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         239,
         &[RegionData {
             region: Some(*b"ST"),
+            country_code: 239,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4536,8 +4952,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         240,
         &[RegionData {
             region: Some(*b"GQ"),
+            country_code: 240,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4573,10 +4993,14 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         241,
         &[RegionData {
             region: Some(*b"GA"),
+            country_code: 241,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some(
                 "0(11\\d{6}|60\\d{6}|61\\d{6}|6[256]\\d{6}|7[467]\\d{6})",
             ),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4608,8 +5032,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         242,
         &[RegionData {
             region: Some(*b"CG"),
+            country_code: 242,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4644,8 +5072,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         243,
         &[RegionData {
             region: Some(*b"CD"),
+            country_code: 243,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4675,8 +5107,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         244,
         &[RegionData {
             region: Some(*b"AO"),
+            country_code: 244,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4706,8 +5142,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         245,
         &[RegionData {
             region: Some(*b"GW"),
+            country_code: 245,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4740,8 +5180,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         246,
         &[RegionData {
             region: Some(*b"IO"),
+            country_code: 246,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4771,8 +5215,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         247,
         &[RegionData {
             region: Some(*b"AC"),
+            country_code: 247,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4805,8 +5253,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         248,
         &[RegionData {
             region: Some(*b"SC"),
+            country_code: 248,
             leading_digits: None,
+            international_prefix: Some("010|0[0-2]"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4845,8 +5297,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         249,
         &[RegionData {
             region: Some(*b"SD"),
+            country_code: 249,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4876,8 +5332,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         250,
         &[RegionData {
             region: Some(*b"RW"),
+            country_code: 250,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4913,8 +5373,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         251,
         &[RegionData {
             region: Some(*b"ET"),
+            country_code: 251,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4948,8 +5412,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         252,
         &[RegionData {
             region: Some(*b"SO"),
+            country_code: 252,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -4983,8 +5451,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         253,
         &[RegionData {
             region: Some(*b"DJ"),
+            country_code: 253,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5014,8 +5486,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         254,
         &[RegionData {
             region: Some(*b"KE"),
+            country_code: 254,
             leading_digits: None,
+            international_prefix: Some("000"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5053,8 +5529,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         255,
         &[RegionData {
             region: Some(*b"TZ"),
+            country_code: 255,
             leading_digits: None,
+            international_prefix: Some("00[056]"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5096,8 +5576,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         256,
         &[RegionData {
             region: Some(*b"UG"),
+            country_code: 256,
             leading_digits: None,
+            international_prefix: Some("00[057]"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5, 6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5137,8 +5621,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         257,
         &[RegionData {
             region: Some(*b"BI"),
+            country_code: 257,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5168,8 +5656,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         258,
         &[RegionData {
             region: Some(*b"MZ"),
+            country_code: 258,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5202,8 +5694,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         260,
         &[RegionData {
             region: Some(*b"ZM"),
+            country_code: 260,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5239,8 +5735,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         261,
         &[RegionData {
             region: Some(*b"MG"),
+            country_code: 261,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("([24-9]\\d{6})$|0"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5276,8 +5776,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"RE"),
+                country_code: 262,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5318,8 +5822,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"YT"),
+                country_code: 262,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5358,8 +5866,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         263,
         &[RegionData {
             region: Some(*b"ZW"),
+            country_code: 263,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[3, 4, 5, 6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5397,8 +5909,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         264,
         &[RegionData {
             region: Some(*b"NA"),
+            country_code: 264,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5439,8 +5955,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         265,
         &[RegionData {
             region: Some(*b"MW"),
+            country_code: 265,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5470,8 +5990,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         266,
         &[RegionData {
             region: Some(*b"LS"),
+            country_code: 266,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5504,8 +6028,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         267,
         &[RegionData {
             region: Some(*b"BW"),
+            country_code: 267,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5545,8 +6073,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         268,
         &[RegionData {
             region: Some(*b"SZ"),
+            country_code: 268,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5585,8 +6117,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         269,
         &[RegionData {
             region: Some(*b"KM"),
+            country_code: 269,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[4],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5620,8 +6156,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"SH"),
+                country_code: 290,
                 leading_digits: Some("[2569]"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5651,8 +6191,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"TA"),
+                country_code: 290,
                 leading_digits: Some("8"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -5680,8 +6224,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         291,
         &[RegionData {
             region: Some(*b"ER"),
+            country_code: 291,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5711,8 +6259,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         297,
         &[RegionData {
             region: Some(*b"AW"),
+            country_code: 297,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5753,8 +6305,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         298,
         &[RegionData {
             region: Some(*b"FO"),
+            country_code: 298,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("(10(?:01|[12]0|88))"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5793,8 +6349,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         299,
         &[RegionData {
             region: Some(*b"GL"),
+            country_code: 299,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5830,8 +6390,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         350,
         &[RegionData {
             region: Some(*b"GI"),
+            country_code: 350,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5865,8 +6429,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         351,
         &[RegionData {
             region: Some(*b"PT"),
+            country_code: 351,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5924,8 +6492,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         352,
         &[RegionData {
             region: Some(*b"LU"),
+            country_code: 352,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("(15(?:0[06]|1[12]|[35]5|4[04]|6[26]|77|88|99)\\d)"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -5971,8 +6543,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         353,
         &[RegionData {
             region: Some(*b"IE"),
+            country_code: 353,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5, 6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6027,8 +6603,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         354,
         &[RegionData {
             region: Some(*b"IS"),
+            country_code: 354,
             leading_digits: None,
+            international_prefix: Some("00|1(?:0(?:01|[12]0)|100)"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6079,8 +6659,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         355,
         &[RegionData {
             region: Some(*b"AL"),
+            country_code: 355,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6124,8 +6708,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         356,
         &[RegionData {
             region: Some(*b"MT"),
+            country_code: 356,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6174,8 +6762,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         357,
         &[RegionData {
             region: Some(*b"CY"),
+            country_code: 357,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6221,8 +6813,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"FI"),
+                country_code: 358,
                 leading_digits: Some("1[03-79]|[2-9]"),
+                international_prefix: Some("00|99(?:[01469]|5(?:[14]1|3[23]|5[59]|77|88|9[09]))"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -6264,8 +6860,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"AX"),
+                country_code: 358,
                 leading_digits: Some("18"),
+                international_prefix: Some("00|99(?:[01469]|5(?:[14]1|3[23]|5[59]|77|88|9[09]))"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -6309,8 +6909,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         359,
         &[RegionData {
             region: Some(*b"BG"),
+            country_code: 359,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[4, 5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6351,8 +6955,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         370,
         &[RegionData {
             region: Some(*b"LT"),
+            country_code: 370,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("[08]"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6400,8 +7008,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         371,
         &[RegionData {
             region: Some(*b"LV"),
+            country_code: 371,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6442,8 +7054,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         372,
         &[RegionData {
             region: Some(*b"EE"),
+            country_code: 372,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6484,8 +7100,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         373,
         &[RegionData {
             region: Some(*b"MD"),
+            country_code: 373,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6530,8 +7150,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         374,
         &[RegionData {
             region: Some(*b"AM"),
+            country_code: 374,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5, 6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6575,8 +7199,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         375,
         &[RegionData {
             region: Some(*b"BY"),
+            country_code: 375,
             leading_digits: None,
+            international_prefix: Some("810"),
             national_prefix_for_parsing: Some("0|80?"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6619,8 +7247,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         376,
         &[RegionData {
             region: Some(*b"AD"),
+            country_code: 376,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6656,8 +7288,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         377,
         &[RegionData {
             region: Some(*b"MC"),
+            country_code: 377,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6690,8 +7326,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         378,
         &[RegionData {
             region: Some(*b"SM"),
+            country_code: 378,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("([89]\\d{5})$"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6727,8 +7367,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         380,
         &[RegionData {
             region: Some(*b"UA"),
+            country_code: 380,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5, 6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6767,8 +7411,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         381,
         &[RegionData {
             region: Some(*b"RS"),
+            country_code: 381,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[4, 5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6811,8 +7459,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         382,
         &[RegionData {
             region: Some(*b"ME"),
+            country_code: 382,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6856,8 +7508,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         383,
         &[RegionData {
             region: Some(*b"XK"),
+            country_code: 383,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6893,8 +7549,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         385,
         &[RegionData {
             region: Some(*b"HR"),
+            country_code: 385,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6938,8 +7598,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         386,
         &[RegionData {
             region: Some(*b"SI"),
+            country_code: 386,
             leading_digits: None,
+            international_prefix: Some("00|10(?:22|66|88|99)"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -6982,8 +7646,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         387,
         &[RegionData {
             region: Some(*b"BA"),
+            country_code: 387,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7027,8 +7695,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         389,
         &[RegionData {
             region: Some(*b"MK"),
+            country_code: 389,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7071,8 +7743,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         420,
         &[RegionData {
             region: Some(*b"CZ"),
+            country_code: 420,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7123,8 +7799,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         421,
         &[RegionData {
             region: Some(*b"SK"),
+            country_code: 421,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7174,8 +7854,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         423,
         &[RegionData {
             region: Some(*b"LI"),
+            country_code: 423,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("(1001)|0"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7221,8 +7905,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         500,
         &[RegionData {
             region: Some(*b"FK"),
+            country_code: 500,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7252,8 +7940,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         501,
         &[RegionData {
             region: Some(*b"BZ"),
+            country_code: 501,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7288,8 +7980,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         502,
         &[RegionData {
             region: Some(*b"GT"),
+            country_code: 502,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7325,8 +8021,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         503,
         &[RegionData {
             region: Some(*b"SV"),
+            country_code: 503,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7364,8 +8064,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         504,
         &[RegionData {
             region: Some(*b"HN"),
+            country_code: 504,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7400,8 +8104,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         505,
         &[RegionData {
             region: Some(*b"NI"),
+            country_code: 505,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7436,8 +8144,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         506,
         &[RegionData {
             region: Some(*b"CR"),
+            country_code: 506,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("(19(?:0[0-2468]|1[09]|20|66|77|99))"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7478,8 +8190,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         507,
         &[RegionData {
             region: Some(*b"PA"),
+            country_code: 507,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7517,8 +8233,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         508,
         &[RegionData {
             region: Some(*b"PM"),
+            country_code: 508,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7556,8 +8276,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         509,
         &[RegionData {
             region: Some(*b"HT"),
+            country_code: 509,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7594,8 +8318,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"GP"),
+                country_code: 590,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7633,8 +8361,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"BL"),
+                country_code: 590,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7672,8 +8404,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"MF"),
+                country_code: 590,
                 leading_digits: None,
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: Some("0"),
+                national_prefix_is_plain: true,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -7715,8 +8451,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         591,
         &[RegionData {
             region: Some(*b"BO"),
+            country_code: 591,
             leading_digits: None,
+            international_prefix: Some("00(?:1\\d)?"),
             national_prefix_for_parsing: Some("0(1\\d)?"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7754,8 +8494,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         592,
         &[RegionData {
             region: Some(*b"GY"),
+            country_code: 592,
             leading_digits: None,
+            international_prefix: Some("001"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7796,8 +8540,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         593,
         &[RegionData {
             region: Some(*b"EC"),
+            country_code: 593,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7833,8 +8581,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         594,
         &[RegionData {
             region: Some(*b"GF"),
+            country_code: 594,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7875,8 +8627,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         595,
         &[RegionData {
             region: Some(*b"PY"),
+            country_code: 595,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7919,8 +8675,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         596,
         &[RegionData {
             region: Some(*b"MQ"),
+            country_code: 596,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -7961,8 +8721,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         597,
         &[RegionData {
             region: Some(*b"SR"),
+            country_code: 597,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8001,8 +8765,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         598,
         &[RegionData {
             region: Some(*b"UY"),
+            country_code: 598,
             leading_digits: None,
+            international_prefix: Some("0(?:0|1[3-9]\\d)"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8042,8 +8810,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         &[
             RegionData {
                 region: Some(*b"CW"),
+                country_code: 599,
                 leading_digits: Some("[69]"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -8078,8 +8850,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
             },
             RegionData {
                 region: Some(*b"BQ"),
+                country_code: 599,
                 leading_digits: Some("[347]"),
+                international_prefix: Some("00"),
                 national_prefix_for_parsing: None,
+                national_prefix_is_plain: false,
+                local_only_lengths: &[],
                 same_mobile_and_fixed_line_pattern: false,
                 descs: [
                     Desc {
@@ -8112,8 +8888,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         670,
         &[RegionData {
             region: Some(*b"TL"),
+            country_code: 670,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8152,8 +8932,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         672,
         &[RegionData {
             region: Some(*b"NF"),
+            country_code: 672,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("([0-258]\\d{4})$"),
+            national_prefix_is_plain: false,
+            local_only_lengths: &[5],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8183,8 +8967,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         673,
         &[RegionData {
             region: Some(*b"BN"),
+            country_code: 673,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8217,8 +9005,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         674,
         &[RegionData {
             region: Some(*b"NR"),
+            country_code: 674,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8248,8 +9040,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         675,
         &[RegionData {
             region: Some(*b"PG"),
+            country_code: 675,
             leading_digits: None,
+            international_prefix: Some("00|140[1-3]"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8288,8 +9084,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         676,
         &[RegionData {
             region: Some(*b"TO"),
+            country_code: 676,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8327,8 +9127,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         677,
         &[RegionData {
             region: Some(*b"SB"),
+            country_code: 677,
             leading_digits: None,
+            international_prefix: Some("0[01]"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8364,8 +9168,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         678,
         &[RegionData {
             region: Some(*b"VU"),
+            country_code: 678,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8404,8 +9212,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         679,
         &[RegionData {
             region: Some(*b"FJ"),
+            country_code: 679,
             leading_digits: None,
+            international_prefix: Some("0(?:0|52)"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8438,8 +9250,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         680,
         &[RegionData {
             region: Some(*b"PW"),
+            country_code: 680,
             leading_digits: None,
+            international_prefix: Some("01[12]"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8471,8 +9287,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         681,
         &[RegionData {
             region: Some(*b"WF"),
+            country_code: 681,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8511,8 +9331,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         682,
         &[RegionData {
             region: Some(*b"CK"),
+            country_code: 682,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8542,8 +9366,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         683,
         &[RegionData {
             region: Some(*b"NU"),
+            country_code: 683,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8573,8 +9401,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         685,
         &[RegionData {
             region: Some(*b"WS"),
+            country_code: 685,
             leading_digits: None,
+            international_prefix: Some("0"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8607,8 +9439,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         686,
         &[RegionData {
             region: Some(*b"KI"),
+            country_code: 686,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8645,8 +9481,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         687,
         &[RegionData {
             region: Some(*b"NC"),
+            country_code: 687,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8682,8 +9522,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         688,
         &[RegionData {
             region: Some(*b"TV"),
+            country_code: 688,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8713,8 +9557,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         689,
         &[RegionData {
             region: Some(*b"PF"),
+            country_code: 689,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8753,8 +9601,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         690,
         &[RegionData {
             region: Some(*b"TK"),
+            country_code: 690,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8784,8 +9636,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         691,
         &[RegionData {
             region: Some(*b"FM"),
+            country_code: 691,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8819,8 +9675,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         692,
         &[RegionData {
             region: Some(*b"MH"),
+            country_code: 692,
             leading_digits: None,
+            international_prefix: Some("011"),
             national_prefix_for_parsing: Some("1"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8853,8 +9713,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         800,
         &[RegionData {
             region: None,
+            country_code: 800,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -8881,8 +9745,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         808,
         &[RegionData {
             region: None,
+            country_code: 808,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -8909,8 +9777,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         850,
         &[RegionData {
             region: Some(*b"KP"),
+            country_code: 850,
             leading_digits: None,
+            international_prefix: Some("00|99"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8940,8 +9812,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         852,
         &[RegionData {
             region: Some(*b"HK"),
+            country_code: 852,
             leading_digits: None,
+            international_prefix: Some("00(?:30|5[09]|[126-9]?)"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -8994,8 +9870,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         853,
         &[RegionData {
             region: Some(*b"MO"),
+            country_code: 853,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9030,8 +9910,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         855,
         &[RegionData {
             region: Some(*b"KH"),
+            country_code: 855,
             leading_digits: None,
+            international_prefix: Some("00[14-9]"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9071,8 +9955,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         856,
         &[RegionData {
             region: Some(*b"LA"),
+            country_code: 856,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9102,8 +9990,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         870,
         &[RegionData {
             region: None,
+            country_code: 870,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9133,8 +10025,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         878,
         &[RegionData {
             region: None,
+            country_code: 878,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -9161,8 +10057,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         880,
         &[RegionData {
             region: Some(*b"BD"),
+            country_code: 880,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9204,8 +10104,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         881,
         &[RegionData {
             region: None,
+            country_code: 881,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9232,8 +10136,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         882,
         &[RegionData {
             region: None,
+            country_code: 882,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9272,8 +10180,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         883,
         &[RegionData {
             region: None,
+            country_code: 883,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -9302,8 +10214,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         886,
         &[RegionData {
             region: Some(*b"TW"),
+            country_code: 886,
             leading_digits: None,
+            international_prefix: Some("0(?:0[25-79]|19)"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9350,8 +10266,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         888,
         &[RegionData {
             region: None,
+            country_code: 888,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -9378,8 +10298,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         960,
         &[RegionData {
             region: Some(*b"MV"),
+            country_code: 960,
             leading_digits: None,
+            international_prefix: Some("0(?:0|19)"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9420,8 +10344,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         961,
         &[RegionData {
             region: Some(*b"LB"),
+            country_code: 961,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9459,8 +10387,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         962,
         &[RegionData {
             region: Some(*b"JO"),
+            country_code: 962,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9510,8 +10442,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         963,
         &[RegionData {
             region: Some(*b"SY"),
+            country_code: 963,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9543,8 +10479,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         964,
         &[RegionData {
             region: Some(*b"IQ"),
+            country_code: 964,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9574,8 +10514,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         965,
         &[RegionData {
             region: Some(*b"KW"),
+            country_code: 965,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9612,8 +10556,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         966,
         &[RegionData {
             region: Some(*b"SA"),
+            country_code: 966,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9652,8 +10600,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         967,
         &[RegionData {
             region: Some(*b"YE"),
+            country_code: 967,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9685,8 +10637,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         968,
         &[RegionData {
             region: Some(*b"OM"),
+            country_code: 968,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9722,8 +10678,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         970,
         &[RegionData {
             region: Some(*b"PS"),
+            country_code: 970,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9759,8 +10719,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         971,
         &[RegionData {
             region: Some(*b"AE"),
+            country_code: 971,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9802,8 +10766,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         972,
         &[RegionData {
             region: Some(*b"IL"),
+            country_code: 972,
             leading_digits: None,
+            international_prefix: Some("0(?:0|1(?:05|[2-9]))"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9855,8 +10823,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         973,
         &[RegionData {
             region: Some(*b"BH"),
+            country_code: 973,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9899,8 +10871,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         974,
         &[RegionData {
             region: Some(*b"QA"),
+            country_code: 974,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9936,8 +10912,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         975,
         &[RegionData {
             region: Some(*b"BT"),
+            country_code: 975,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -9967,8 +10947,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         976,
         &[RegionData {
             region: Some(*b"MN"),
+            country_code: 976,
             leading_digits: None,
+            international_prefix: Some("001"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[4, 5, 6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -10005,8 +10989,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         977,
         &[RegionData {
             region: Some(*b"NP"),
+            country_code: 977,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -10041,8 +11029,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         979,
         &[RegionData {
             region: None,
+            country_code: 979,
             leading_digits: None,
+            international_prefix: None,
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[8],
             same_mobile_and_fixed_line_pattern: true,
             descs: [
                 Desc {
@@ -10069,8 +11061,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         992,
         &[RegionData {
             region: Some(*b"TJ"),
+            country_code: 992,
             leading_digits: None,
+            international_prefix: Some("810"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[3, 5, 6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -10104,8 +11100,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         993,
         &[RegionData {
             region: Some(*b"TM"),
+            country_code: 993,
             leading_digits: None,
+            international_prefix: Some("810"),
             national_prefix_for_parsing: Some("8"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -10137,8 +11137,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         994,
         &[RegionData {
             region: Some(*b"AZ"),
+            country_code: 994,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -10176,8 +11180,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         995,
         &[RegionData {
             region: Some(*b"GE"),
+            country_code: 995,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[6, 7],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -10217,8 +11225,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         996,
         &[RegionData {
             region: Some(*b"KG"),
+            country_code: 996,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: Some("0"),
+            national_prefix_is_plain: true,
+            local_only_lengths: &[5, 6],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {
@@ -10255,8 +11267,12 @@ pub(crate) static COUNTRY_CODES: &[(u16, &[RegionData])] = &[
         998,
         &[RegionData {
             region: Some(*b"UZ"),
+            country_code: 998,
             leading_digits: None,
+            international_prefix: Some("00"),
             national_prefix_for_parsing: None,
+            national_prefix_is_plain: false,
+            local_only_lengths: &[],
             same_mobile_and_fixed_line_pattern: false,
             descs: [
                 Desc {

@@ -4,6 +4,7 @@
 //! This is the fast path: the patterns are compiled to fully built DFAs (ASCII digits only),
 //! lazily, once per calling code, so a check is a handful of table walks over at most 17 bytes.
 
+use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
@@ -32,9 +33,16 @@ impl Desc {
 #[derive(Debug)]
 pub(crate) struct RegionData {
     pub(crate) region: Option<[u8; 2]>,
+    pub(crate) country_code: u16,
     pub(crate) leading_digits: Option<&'static str>,
+    /// The prefix for dialling abroad from the region (`011` in the US).
+    pub(crate) international_prefix: Option<&'static str>,
     /// What libphonenumber strips from a national number before validating it (`0` in GB).
     pub(crate) national_prefix_for_parsing: Option<&'static str>,
+    /// Whether that prefix is simply removed (no transform rule, no carrier code).
+    pub(crate) national_prefix_is_plain: bool,
+    /// Lengths only diallable within an area, from the general description.
+    pub(crate) local_only_lengths: &'static [u8],
     pub(crate) same_mobile_and_fixed_line_pattern: bool,
     /// General, then the types in libphonenumber's order of checks (see `KINDS`).
     pub(crate) descs: [Desc; 11],
@@ -74,10 +82,14 @@ impl Matcher {
 
     /// libphonenumber's `isNumberMatchingDesc`: a possible length and a full match.
     fn matches(&self, nsn: &[u8]) -> bool {
-        let Some(dfa) = &self.dfa else { return false };
         let length_ok = self.lengths.is_empty()
             || u8::try_from(nsn.len()).is_ok_and(|n| self.lengths.contains(&n));
-        length_ok && full_match(dfa, nsn)
+        length_ok && self.pattern_matches(nsn)
+    }
+
+    /// libphonenumber's `matchNationalNumber`: the pattern alone, no length check.
+    fn pattern_matches(&self, nsn: &[u8]) -> bool {
+        self.dfa.as_ref().is_some_and(|dfa| full_match(dfa, nsn))
     }
 }
 
@@ -102,11 +114,21 @@ fn prefix_match(dfa: &Dfa, haystack: &[u8]) -> bool {
     matches!(dfa.try_search_fwd(&input), Ok(Some(_)))
 }
 
+/// Where a leftmost-first match at the start ends (Java's `lookingAt`), or `None`.
+fn prefix_match_end(dfa: &Dfa, haystack: &[u8]) -> Option<usize> {
+    let input = Input::new(haystack).anchored(Anchored::Yes);
+    dfa.try_search_fwd(&input)
+        .ok()
+        .flatten()
+        .map(|m| m.offset())
+}
+
 /// One region's compiled metadata.
 #[derive(Debug)]
 struct CompiledRegion {
     data: &'static RegionData,
     leading_digits: Option<Dfa>,
+    international_prefix: Option<Dfa>,
     national_prefix_for_parsing: Option<Dfa>,
     descs: Vec<Matcher>,
 }
@@ -116,6 +138,7 @@ impl CompiledRegion {
         Self {
             data,
             leading_digits: data.leading_digits.map(compile),
+            international_prefix: data.international_prefix.map(compile),
             national_prefix_for_parsing: data.national_prefix_for_parsing.map(compile),
             descs: data.descs.iter().map(Matcher::new).collect(),
         }
@@ -144,6 +167,62 @@ impl CompiledRegion {
         }
         None
     }
+
+    /// The national number libphonenumber's `parse` keeps after its national-prefix step
+    /// (`maybeStripNationalPrefixAndCarrierCode`, then the length test that may undo it), or
+    /// `None` when only the general parser can tell (a transform rule or carrier code).
+    fn strip_national_prefix<'a>(&self, national: &'a str) -> Option<&'a str> {
+        let Some(prefix) = &self.national_prefix_for_parsing else {
+            return Some(national);
+        };
+        let Some(end) = prefix_match_end(prefix, national.as_bytes()) else {
+            return Some(national);
+        };
+        if !self.data.national_prefix_is_plain {
+            return None;
+        }
+        let general = &self.descs[GENERAL];
+        let stripped = national.get(end..)?;
+        if general.pattern_matches(national.as_bytes())
+            && !general.pattern_matches(stripped.as_bytes())
+        {
+            return Some(national);
+        }
+        match self.length_check(stripped.len())? {
+            Length::Possible | Length::TooLong => Some(stripped),
+            Length::TooShort | Length::LocalOnly | Length::Invalid => Some(national),
+        }
+    }
+
+    /// libphonenumber's `testNumberLength` against the general description.
+    fn length_check(&self, length: usize) -> Option<Length> {
+        let lengths = self.descs[GENERAL].lengths;
+        let length = u8::try_from(length).ok()?;
+        let (&min, &max) = (lengths.first()?, lengths.last()?);
+        Some(if self.data.local_only_lengths.contains(&length) {
+            Length::LocalOnly
+        } else if length == min {
+            Length::Possible
+        } else if length < min {
+            Length::TooShort
+        } else if length > max {
+            Length::TooLong
+        } else if lengths[1..].contains(&length) {
+            Length::Possible
+        } else {
+            Length::Invalid
+        })
+    }
+}
+
+/// The outcomes of libphonenumber's `testNumberLength`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Length {
+    Possible,
+    LocalOnly,
+    TooShort,
+    TooLong,
+    Invalid,
 }
 
 /// What validation found.
@@ -163,12 +242,16 @@ struct Engine {
     /// Index into `slots` by calling code, `u16::MAX` for none.
     index: Vec<u16>,
     slots: Vec<(&'static [RegionData], OnceLock<Vec<CompiledRegion>>)>,
+    /// The calling code of each region.
+    region_codes: HashMap<[u8; 2], u16>,
 }
 
 static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
     let mut index = vec![u16::MAX; 1000];
     let mut slots = Vec::with_capacity(COUNTRY_CODES.len());
+    let mut region_codes = HashMap::new();
     for (code, regions) in COUNTRY_CODES {
+        region_codes.extend(regions.iter().filter_map(|r| Some((r.region?, *code))));
         if let (Some(entry), Ok(slot)) = (
             index.get_mut(usize::from(*code)),
             u16::try_from(slots.len()),
@@ -177,7 +260,11 @@ static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
             slots.push((*regions, OnceLock::new()));
         }
     }
-    Engine { index, slots }
+    Engine {
+        index,
+        slots,
+        region_codes,
+    }
 });
 
 fn regions(country_code: u16) -> Option<&'static [CompiledRegion]> {
@@ -224,40 +311,71 @@ pub(crate) fn check(country_code: u16, nsn: &str) -> Verdict {
     }
 }
 
-/// The country code and national number of `+<digits>` input, read without libphonenumber's
-/// general parser when the answer is certainly the same as its.
-///
-/// That holds when the text is a `+` followed only by ASCII digits and the separators
-/// ` ()-./`, and the national number has no national prefix that libphonenumber might strip (its
-/// `maybeStripNationalPrefixAndCarrierCode` only acts when the main region's
-/// `national_prefix_for_parsing` matches at the start). Then libphonenumber takes the first 1 to
-/// 3 digits that form a known calling code, and the rest as the national significant number.
-/// `None` sends the input to the general parser.
-pub(crate) fn split_international(input: &str) -> Option<(u16, String)> {
-    let rest = input.trim().strip_prefix('+')?;
-    let mut digits = String::with_capacity(rest.len());
-    for b in rest.bytes() {
+/// The digits of text made only of ASCII digits and the separators ` ()-./`, or `None`. Fewer
+/// than three digits is `None` too: libphonenumber's viability pattern wants three (or exactly
+/// two and nothing else), and the general parser says so best.
+fn plain_digits(text: &str) -> Option<String> {
+    let mut digits = String::with_capacity(text.len());
+    for b in text.bytes() {
         match b {
             b'0'..=b'9' => digits.push(char::from(b)),
             b' ' | b'(' | b')' | b'-' | b'.' | b'/' => {}
             _ => return None,
         }
     }
-    if digits.starts_with('0') {
-        return None;
-    }
-    let (code, national) = (1..=3.min(digits.len())).find_map(|n| {
-        let code: u16 = digits[..n].parse().ok()?;
-        is_known_country_code(code).then(|| (code, &digits[n..]))
-    })?;
-    if !(2..=super::MAX_NATIONAL_DIGITS).contains(&national.len()) {
-        return None;
-    }
-    let main = regions(code)?.first()?;
-    if let Some(prefix) = &main.national_prefix_for_parsing
-        && prefix_match(prefix, national.as_bytes())
-    {
-        return None;
-    }
-    Some((code, national.to_owned()))
+    (digits.len() >= 3).then_some(digits)
+}
+
+/// The country code and national number of digits-only input, read without libphonenumber's
+/// general parser when the answer is certainly the same as its; `None` sends the input to the
+/// general parser.
+///
+/// The fast path takes `+<digits>` (the first 1 to 3 digits that form a known calling code,
+/// then the rest) and national numbers in the default region that start with neither its
+/// international prefix nor its calling code, both made of ASCII digits and the separators
+/// ` ()-./` only. A national prefix is removed as libphonenumber does when it is simply removed;
+/// prefixes with a transform rule or a carrier code go to the general parser.
+pub(crate) fn split_digits(input: &str, default_region: Option<[u8; 2]>) -> Option<(u16, String)> {
+    let input = input.trim();
+    let (code, national, region) = match input.strip_prefix('+') {
+        Some(rest) => {
+            let digits = plain_digits(rest)?;
+            if digits.starts_with('0') {
+                return None;
+            }
+            let (code, split) = (1..=3.min(digits.len())).find_map(|n| {
+                let code: u16 = digits.get(..n)?.parse().ok()?;
+                is_known_country_code(code).then_some((code, n))
+            })?;
+            // Libphonenumber strips with the calling code's main region.
+            let main = regions(code)?.first()?;
+            (code, digits.get(split..)?.to_owned(), main)
+        }
+        None => {
+            let digits = plain_digits(input)?;
+            let region = region_data(default_region?)?;
+            if let Some(idd) = &region.international_prefix
+                && prefix_match(idd, digits.as_bytes())
+            {
+                return None;
+            }
+            let code = region.data.country_code;
+            if digits.starts_with(&code.to_string()) {
+                return None;
+            }
+            (code, digits, region)
+        }
+    };
+    let national = region.strip_national_prefix(&national)?;
+    (2..=super::MAX_NATIONAL_DIGITS)
+        .contains(&national.len())
+        .then(|| (code, national.to_owned()))
+}
+
+/// The compiled metadata of a region.
+fn region_data(region: [u8; 2]) -> Option<&'static CompiledRegion> {
+    let code = *ENGINE.region_codes.get(&region)?;
+    regions(code)?
+        .iter()
+        .find(|r| r.data.region == Some(region))
 }
