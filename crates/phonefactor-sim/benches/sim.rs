@@ -23,15 +23,19 @@ fn connector(roots_pem: &str, sim: Option<&SimHandle>) -> TlsConnector {
     for c in CertificateDer::pem_slice_iter(roots_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
     }
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
     let config = match sim {
         Some(sim) => {
             let l = sim.license();
-            let chain = vec![CertificateDer::from_pem_slice(l.certificate_pem().as_bytes()).unwrap()];
-            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(l.private_key_pkcs8_der().to_vec()));
+            let chain =
+                vec![CertificateDer::from_pem_slice(l.certificate_pem().as_bytes()).unwrap()];
+            let key =
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(l.private_key_pkcs8_der().to_vec()));
             builder.with_client_auth_cert(chain, key).unwrap()
         }
         None => builder.with_no_client_auth(),
@@ -61,14 +65,21 @@ async fn direct_call(connector: &TlsConnector, addr: std::net::SocketAddr, reque
     tls.write_all(request).await.unwrap();
     let mut out = Vec::with_capacity(512);
     tls.read_to_end(&mut out).await.unwrap();
-    assert!(out.windows(22).any(|w| w == b"<callStatus>2</callSta"), "{}", String::from_utf8_lossy(&out));
+    assert!(
+        out.windows(22).any(|w| w == b"<callStatus>2</callSta"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
 }
 
 fn agent_request(sim: &SimHandle) -> Vec<u8> {
     let account = sim.agent_account().unwrap();
     use base64::Engine;
-    let auth = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", account.name(), account.password().expose_secret()));
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        account.name(),
+        account.password().expose_secret()
+    ));
     let body = SoapRequest::PfAuthUser {
         version: PfAuthUserVersion::Plain,
         args: PfAuthUserArgs::new("jsmith"),
@@ -111,7 +122,10 @@ async fn read_reply<S: tokio::io::AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8
     }
 }
 
-async fn agent_connect(connector: &TlsConnector, sim: &SimHandle) -> tokio_rustls::client::TlsStream<TcpStream> {
+async fn agent_connect(
+    connector: &TlsConnector,
+    sim: &SimHandle,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
     let tcp = TcpStream::connect(sim.agent_addr().unwrap()).await.unwrap();
     connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
@@ -137,7 +151,11 @@ fn instant_calls(c: &mut Criterion) {
     let sim = rt.block_on(async {
         Simulator::builder()
             .default_ring_delay(Duration::ZERO)
-            .agent_directory(AgentDirectory::new().user(AgentUser::standard("jsmith", "1", "9259249500")))
+            .agent_directory(AgentDirectory::new().user(AgentUser::standard(
+                "jsmith",
+                "1",
+                "9259249500",
+            )))
             .without_control()
             .start()
             .await
@@ -237,24 +255,29 @@ fn concurrent_ringing(c: &mut Criterion) {
     let mut group = c.benchmark_group("concurrent_ringing");
     group.sample_size(10);
     group.throughput(Throughput::Elements(RINGING as u64));
-    group.bench_function(format!("{RINGING}_calls_ringing_{}ms", RING_FOR.as_millis()), |b| {
-        b.to_async(&rt).iter(|| {
-            let direct = direct.clone();
-            let requests = Arc::clone(&requests);
-            async move {
-                let tasks: Vec<_> = (0..RINGING)
-                    .map(|i| {
-                        let direct = direct.clone();
-                        let requests = Arc::clone(&requests);
-                        tokio::spawn(async move { direct_call(&direct, addr, &requests[i]).await })
-                    })
-                    .collect();
-                for t in tasks {
-                    t.await.unwrap();
+    group.bench_function(
+        format!("{RINGING}_calls_ringing_{}ms", RING_FOR.as_millis()),
+        |b| {
+            b.to_async(&rt).iter(|| {
+                let direct = direct.clone();
+                let requests = Arc::clone(&requests);
+                async move {
+                    let tasks: Vec<_> = (0..RINGING)
+                        .map(|i| {
+                            let direct = direct.clone();
+                            let requests = Arc::clone(&requests);
+                            tokio::spawn(
+                                async move { direct_call(&direct, addr, &requests[i]).await },
+                            )
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.unwrap();
+                    }
                 }
-            }
-        });
-    });
+            });
+        },
+    );
     group.finish();
     let (rss_after, hwm) = rss_kib();
     eprintln!(

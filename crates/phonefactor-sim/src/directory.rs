@@ -457,3 +457,93 @@ impl SimFile {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_file_reads_every_section() {
+        let text = r#"
+default_delay_ms = 250
+allow_international_calls = false
+[[phone]]
+username = "jsmith"
+scenario = "pin:4821"
+delay_ms = 5
+[[phone]]
+country_code = "1"
+number = "4155550100"
+scenario = "voicemail"
+[[account]]
+name = 'CORP\svc'
+password = "pw"
+[[account]]
+name = 'CORP\user'
+password = "pw2"
+admin = false
+[[user]]
+username = "AKhan"
+country_code = "44"
+phone = "7700900123"
+mode = "pin"
+pin = "4821"
+[[application]]
+name = "PAM360"
+initiating_types = ["userportal"]
+"#;
+        let file = SimFile::parse(text, Path::new("s.toml")).unwrap();
+        assert_eq!(file.default_delay_ms, Some(250));
+        assert_eq!(file.phones[1].scenario, Scenario::Silence);
+        assert_eq!(file.phones[0].delay(), Some(Duration::from_millis(5)));
+        let accounts = file.accounts();
+        assert!(accounts[0].is_admin() && !accounts[1].is_admin());
+        let dir = file.directory();
+        assert_eq!(dir.find("akhan").map(|u| u.mode), Some(AgentUserMode::Pin));
+        assert!(!dir.international_allowed());
+        assert!(dir.permits("PAM360", "UserPortal"));
+        assert!(!dir.permits("PAM360", "pfsdk"));
+        assert!(dir.permits("other", "pfsdk"));
+    }
+
+    #[test]
+    fn scenario_file_errors_name_the_file_and_the_fault() {
+        for (text, needle) in [
+            (
+                "[[phone]]\nscenario = \"busy\"\n",
+                "phone[0] needs username",
+            ),
+            (
+                "[[user]]\nusername = \"x\"\ncountry_code = \"1\"\nphone = \"1\"\nmode = \"pin\"\n",
+                "no pin",
+            ),
+            (
+                "[[phone]]\nusername = \"x\"\nscenario = \"ring\"\n",
+                "unknown scenario",
+            ),
+            ("colour = \"blue\"\n", "unknown field"),
+        ] {
+            let err = SimFile::parse(text, Path::new("bad.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("bad.toml") && err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn accounts_compare_names_without_case_and_passwords_exactly() {
+        let mut accounts = Accounts::default();
+        accounts.add(AgentAccount::admin(
+            "CORP\\Svc",
+            SecretString::from("Pw".to_owned()),
+        ));
+        accounts.add(AgentAccount::non_admin(
+            "CORP\\u",
+            SecretString::from("x".to_owned()),
+        ));
+        assert_eq!(accounts.check("corp\\svc", b"Pw"), Access::Admin);
+        assert_eq!(accounts.check("CORP\\Svc", b"pw"), Access::Denied);
+        assert_eq!(accounts.check("CORP\\nobody", b"Pw"), Access::Denied);
+        assert_eq!(accounts.check("corp\\U", b"x"), Access::NotAdmin);
+    }
+}

@@ -7,24 +7,34 @@
 //! per user (101), replies held until the simulated call ends. Every XML document is read and
 //! written with [`phonefactor::wire`], the same code the client uses.
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use phonefactor_sim::{Scenario, Simulator};
 //!
-//! # async fn demo() -> Result<(), phonefactor_sim::SimError> {
-//! let sim = Simulator::builder()
-//!     .default_ring_delay(Duration::from_millis(20))
-//!     .start()
-//!     .await?;
-//! // Point a DirectClient at sim.direct_url() with sim.license_dir(), sim.pkcs12_password()
-//! // and sim.ca_cert_path() as an extra root.
-//! sim.script_user("jsmith", Scenario::Pin("4821".into()).after(Duration::from_millis(50)));
-//! sim.script_number("1", "9259249500", Scenario::Busy);
-//! for call in sim.calls() {
-//!     println!("{} -> {}", call.username, call.status);
+//! #[tokio::main]
+//! async fn main() -> Result<(), phonefactor_sim::SimError> {
+//!     let sim = Simulator::builder()
+//!         .default_ring_delay(Duration::from_millis(20))
+//!         .start()
+//!         .await?;
+//!     // A DirectClient needs sim.direct_url(), sim.license_dir() (license.xml + cert.p12),
+//!     // sim.pkcs12_password() and sim.ca_cert_path() as an extra root; an AgentClient needs
+//!     // sim.agent_url(), sim.agent_account() and sim.agent_trust_path(). Or point
+//!     // `tfa-admin call --config` at sim.direct_config_path() / sim.agent_config_path().
+//!     assert!(sim.license_dir().join("cert.p12").is_file());
+//!     assert!(sim.direct_url().ends_with("/pfd/pfd.pl"));
+//!
+//!     // Script phones by username (wins) or by number; unscripted phones press #.
+//!     sim.script_user("jsmith", Scenario::Pin("4821".into()).after(Duration::from_millis(50)));
+//!     sim.script_number("1", "4155550100", Scenario::Busy);
+//!
+//!     // After calls: what the service received and answered.
+//!     for call in sim.calls() {
+//!         println!("{} {:?} -> {}", call.username, call.action, call.status);
+//!     }
+//!     sim.shutdown().await;
+//!     Ok(())
 //! }
-//! sim.shutdown().await;
-//! # Ok(()) }
 //! ```
 //!
 //! The control API (plain HTTP on loopback, [`SimHandle::control_url`]) offers the same

@@ -13,7 +13,7 @@ use crate::error::SimError;
 ///
 /// Written in files and the control API as `pound`, `pin:4821`, `digits-no-pound:12`,
 /// `silence`, `hang-up`, `fraud`, `invalid-input`, `busy`, `no-answer`, `not-in-service`,
-/// `carrier-failure` or `manual`.
+/// `carrier-failure` or `manual` (`voicemail` is read as `silence`).
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scenario {
@@ -98,7 +98,7 @@ impl FromStr for Scenario {
         }
         Ok(match s {
             "pound" => Self::Pound,
-            "silence" => Self::Silence,
+            "silence" | "voicemail" => Self::Silence,
             "hang-up" => Self::HangUp,
             "fraud" => Self::Fraud,
             "invalid-input" => Self::InvalidInput,

@@ -216,8 +216,8 @@ impl AgentService {
         xml(StatusCode::OK, response.encode(&self.namespace))
     }
 
-    /// Spec §6.3: async 1003, initiating type 149, unknown 1001, disabled 1002, blocked 14,
-    /// then §6.1 step 7 and the call.
+    /// Spec §6.3: async 1003, initiating type 149, unknown 1001, disabled 1002, then §6.1
+    /// step 7 (number rules), step 8 (blocked 14, ringing 101) and the call.
     async fn pf_auth_user(
         &self,
         _version: PfAuthUserVersion,
@@ -276,10 +276,6 @@ impl AgentService {
             },
             expect,
         };
-        if user.blocked {
-            self.phones.record_refusal(&call, CallStatus::USER_BLOCKED);
-            return ended(false, CallStatus::USER_BLOCKED);
-        }
         if let Some(status) = check_number(
             &call.phone.country_code,
             &call.phone.number,
@@ -292,6 +288,11 @@ impl AgentService {
         ) {
             self.phones.record_refusal(&call, status);
             return ended(false, status);
+        }
+        // Step 8: the directory's own block, then fraud blocks and ringing calls in `place`.
+        if user.blocked {
+            self.phones.record_refusal(&call, CallStatus::USER_BLOCKED);
+            return ended(false, CallStatus::USER_BLOCKED);
         }
         let ending = self.phones.place(call).await;
         ended(ending.authenticated, ending.status)
