@@ -134,6 +134,7 @@ pub(crate) struct PhoneSettings {
     pub(crate) default_delay: Duration,
     pub(crate) manual_ring_time: Duration,
     pub(crate) fraud_block_for: Option<Duration>,
+    pub(crate) fraud_alerts: bool,
 }
 
 /// The shared phone network.
@@ -422,7 +423,11 @@ impl Phones {
         } else {
             action
         };
-        let ending = action.ending(&req.expect);
+        let ending = if self.settings.fraud_alerts {
+            action.ending(&req.expect)
+        } else {
+            action.ending_without_fraud_alerts(&req.expect)
+        };
         {
             let mut inner = self.lock();
             if ending.fraud {

@@ -185,6 +185,23 @@ impl Ending {
 const FRAUD_CODE: &str = "0";
 
 impl Scenario {
+    /// How a call ends when the phone does this with fraud alerts off (spec §4): the fraud
+    /// code is plain digits, so `0#` is a PIN entry (status 1).
+    pub(crate) fn ending_without_fraud_alerts(&self, expect: &Expectation) -> Ending {
+        match self {
+            Self::Fraud => Self::Pin(FRAUD_CODE.to_owned()).ending_without_fraud_alerts(expect),
+            Self::Pin(digits) if digits == FRAUD_CODE => Ending {
+                status: CallStatus::PIN_ENTERED,
+                authenticated: match expect {
+                    Expectation::Standard => false,
+                    Expectation::Pin(pin) => pin.matches(digits),
+                },
+                fraud: false,
+            },
+            other => other.ending(expect),
+        }
+    }
+
     /// How a call ends when the phone does this (spec §6.2; the fraud code is checked before
     /// the PIN, one PIN attempt per call).
     pub(crate) fn ending(&self, expect: &Expectation) -> Ending {
@@ -294,6 +311,17 @@ mod tests {
             (e.status, e.authenticated, e.fraud),
             (CallStatus(112), false, true)
         );
+    }
+
+    #[test]
+    fn without_fraud_alerts_the_fraud_code_is_a_pin_entry() {
+        let e = Scenario::Fraud.ending_without_fraud_alerts(&Expectation::Standard);
+        assert_eq!(
+            (e.status, e.authenticated, e.fraud),
+            (CallStatus(1), false, false)
+        );
+        let e = Scenario::Pound.ending_without_fraud_alerts(&Expectation::Standard);
+        assert_eq!((e.status, e.authenticated), (CallStatus(2), true));
     }
 
     #[test]

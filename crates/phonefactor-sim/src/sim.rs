@@ -71,6 +71,7 @@ pub struct SimulatorBuilder {
     default_delay: Duration,
     manual_ring_time: Duration,
     fraud_block_for: Option<Duration>,
+    fraud_alerts: bool,
     terms: LicenseTerms,
     license_keys: Option<(String, String)>,
     accounts: Vec<AgentAccount>,
@@ -93,6 +94,7 @@ impl Default for SimulatorBuilder {
             default_delay: Duration::from_secs(1),
             manual_ring_time: Duration::from_secs(60),
             fraud_block_for: None,
+            fraud_alerts: true,
             terms: LicenseTerms::default(),
             license_keys: None,
             accounts: Vec::new(),
@@ -160,6 +162,13 @@ impl SimulatorBuilder {
     /// Lifts fraud blocks by themselves after this long (default: only when lifted).
     pub fn fraud_block_for(mut self, time: Duration) -> Self {
         self.fraud_block_for = Some(time);
+        self
+    }
+
+    /// Turns fraud alerts off (spec §4): `0#` is then plain digits and `#` (status 1, denied)
+    /// and nobody is blocked. On by default, with fraud code `0`.
+    pub fn without_fraud_alerts(mut self) -> Self {
+        self.fraud_alerts = false;
         self
     }
 
@@ -322,6 +331,7 @@ impl SimulatorBuilder {
             default_delay: self.default_delay,
             manual_ring_time: self.manual_ring_time,
             fraud_block_for: self.fraud_block_for,
+            fraud_alerts: self.fraud_alerts,
         });
         for (target, script) in self.scripts {
             match target {

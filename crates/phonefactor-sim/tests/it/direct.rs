@@ -480,6 +480,15 @@ async fn pin_zero_is_the_fraud_code() {
 }
 
 #[tokio::test]
+async fn with_fraud_alerts_off_the_fraud_code_is_a_denied_pin_entry() {
+    let sim = builder().without_fraud_alerts().start().await.unwrap();
+    sim.script_user("jsmith", Scenario::Fraud);
+    assert_eq!(call(&sim, &request("1", "jsmith")).await, (false, 1));
+    sim.clear_scripts();
+    assert_eq!(call(&sim, &request("2", "jsmith")).await, (true, 2));
+}
+
+#[tokio::test]
 async fn fraud_block_can_expire_by_itself() {
     let sim = builder()
         .fraud_block_for(Duration::from_millis(200))
