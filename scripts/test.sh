@@ -13,6 +13,7 @@ NEEDED=(
   "samba-common-bin:samba-tool"
   "samba-ad-provision:/usr/share/samba/setup/ad-schema"
   "openssl:openssl"
+  "curl:curl"
 )
 
 missing=()

@@ -9,7 +9,7 @@ use phonefactor::wire::{
     AuthMode, AuthenticationRequest, AuthenticationResponse, PfdResponse, PfdResult, PinMode,
     RequestDecodeError,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -96,7 +96,9 @@ pub(crate) async fn serve(service: Arc<DirectService>, acceptor: TlsAcceptor, tc
 
 /// Reads a head ending in a blank line (CRLF or bare LF) and a body by `Content-Length`, or
 /// to the end of the stream without one.
-async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<RawRequest> {
+async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> std::io::Result<RawRequest> {
     let invalid =
         |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let mut buf = Vec::with_capacity(2048);
@@ -136,7 +138,17 @@ async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<R
                 .ok_or_else(|| invalid("bad Content-Length"))
         })
         .transpose()?;
+    let expects_continue = minor_version == 1
+        && parsed.headers.iter().any(|h| {
+            h.name.eq_ignore_ascii_case("expect")
+                && h.value.trim_ascii().eq_ignore_ascii_case(b"100-continue")
+        });
     let mut body = buf.split_off(head_end);
+    // curl (PHP's SDK) asks before sending a larger body; answer rather than make it wait.
+    if expects_continue && body.is_empty() && content_length.is_some_and(|n| n > 0) {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+        stream.flush().await?;
+    }
     match content_length {
         Some(len) if len > MAX_BODY => return Err(invalid("request body too long")),
         Some(len) => {
@@ -321,7 +333,9 @@ mod tests {
     #[tokio::test]
     async fn httparse_reads_a_bare_lf_head() {
         let raw = b"POST /pfd/pfd.pl HTTP/1.0\nHost: pfd.phonefactor.net\nContent-Length: 3\nConnection: Close\n\nabc".to_vec();
-        let req = read_request(&mut raw.as_slice()).await.unwrap();
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        client.write_all(&raw).await.unwrap();
+        let req = read_request(&mut server).await.unwrap();
         assert_eq!(
             (req.method.as_str(), req.path.as_str(), req.minor_version),
             ("POST", PFD_PATH, 0)

@@ -259,3 +259,54 @@ fn binary_refuses_a_bad_scenario_file_naming_it() {
         "{err}"
     );
 }
+
+/// An independent client: curl (OpenSSL) with the PKCS#12 file, over HTTP/1.1, with a body
+/// large enough that curl asks `Expect: 100-continue`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_with_cert_p12_gets_an_approved_call() {
+    let sim = start().await;
+    let req = request("77", "jsmith");
+    let xml = String::from_utf8(req.encode().unwrap()).unwrap();
+    let padded = xml.replacen(
+        "<request ",
+        &format!("<padding>{}</padding><request ", "x".repeat(1200)),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.xml");
+    std::fs::write(&body, &padded).unwrap();
+    let url = format!("https://localhost:{}/pfd/pfd.pl", sim.direct_addr().port());
+    let cert = format!(
+        "{}:{}",
+        sim.license().pkcs12_path().display(),
+        sim.pkcs12_password().expose_secret()
+    );
+    let ca = sim.ca_cert_path().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("curl")
+            .args(["-sS", "--max-time", "10", "--cacert"])
+            .arg(&ca)
+            .args(["--cert-type", "P12", "--cert", &cert])
+            .args(["-H", "Content-Type: application/x-www-form-urlencoded"])
+            .arg("--data-binary")
+            .arg(format!("@{}", body.display()))
+            .arg(&url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply = phonefactor::wire::PfdResponse::decode(&out.stdout, "77").unwrap();
+    match reply.result {
+        phonefactor::wire::PfdResult::Success(r) => {
+            assert!(r.authenticated);
+            assert_eq!(r.call_status.code(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+}
