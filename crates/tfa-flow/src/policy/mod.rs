@@ -88,3 +88,75 @@ impl Policy {
         self.calls.validate()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Enforcement;
+
+    #[test]
+    fn a_policy_reads_from_toml_with_safe_defaults_for_what_is_left_out() {
+        let policy: Policy = toml::from_str(
+            r#"
+            password_floor = 0.25
+            [machine]
+            ring_timeout = 60
+            allowed_countries = [1, 44]
+            [enforcement]
+            default = "not-enforced"
+            enforced_groups = ["tfa-required"]
+            [fail_open]
+            groups = ["helpdesk"]
+            [lockout]
+            directory_threshold = 10
+            [calls.per_user]
+            limit = 3
+            window = 3600
+            "#,
+        )
+        .unwrap();
+        policy.validate().unwrap();
+        assert_eq!(policy.password_floor, Duration::from_millis(250));
+        assert_eq!(policy.machine.ring_timeout, Duration::from_secs(60));
+        assert_eq!(policy.machine.allowed_countries, Some(vec![1, 44]));
+        assert_eq!(
+            policy.machine.denied_kinds,
+            MachinePolicy::default().denied_kinds
+        );
+        assert_eq!(policy.enforcement.default, Enforcement::NotEnforced);
+        assert_eq!(policy.fail_open.groups, ["helpdesk"]);
+        assert_eq!(policy.lockout.password, LockoutPolicy::default().password);
+        assert_eq!(
+            policy.calls.per_user,
+            Rate::new(3, Duration::from_secs(3600))
+        );
+        assert_eq!(policy.calls.per_number, CallLimits::default().per_number);
+    }
+
+    #[test]
+    fn unknown_keys_and_unworkable_settings_are_refused() {
+        let err = toml::from_str::<Policy>("[machine]\nring_timout = 60\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ring_timout"), "{err}");
+        let mut policy = Policy::default();
+        policy.machine.ring_timeout = Duration::from_secs(600);
+        let err = policy.validate().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid configuration: machine.ring_timeout: must not exceed machine.login_timeout"
+        );
+        policy = Policy::default();
+        policy.machine.allowed_countries = Some(vec![]);
+        assert!(policy.validate().is_err());
+        policy = Policy::default();
+        policy.calls.per_user.limit = 0;
+        assert!(
+            policy
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("calls.per_user")
+        );
+    }
+}

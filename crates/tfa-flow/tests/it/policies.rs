@@ -34,7 +34,7 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer_in_the_same_time(
             took >= Duration::from_millis(300),
             "{name}: answered in {took:?}, before the floor"
         );
-        assert!(took < Duration::from_millis(600), "{name}: {took:?}");
+        assert!(took < Duration::from_secs(3), "{name}: {took:?}");
         answers.push(progress);
     }
     assert_eq!(answers[0], answers[1]);

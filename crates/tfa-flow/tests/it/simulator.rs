@@ -203,7 +203,7 @@ async fn an_unreachable_service_fails_closed_unless_the_group_fails_open() {
 async fn the_same_user_logging_in_twice_at_once_is_called_once() {
     let sim = sim().await;
     let f = fixture_with(Mode::Direct, quick_policy(), direct(&sim)).await;
-    sim.script_user("alice", Scenario::Pound.after(Duration::from_millis(300)));
+    sim.script_user("alice", Scenario::Pound.after(Duration::from_secs(1)));
     let a = f.auth.begin("alice", ip(1)).await.unwrap();
     let b = f.auth.begin("alice", ip(2)).await.unwrap();
     let (pa, pb) = tokio::join!(

@@ -96,6 +96,28 @@ impl ScriptedPhone {
     pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// Waits up to 5 s until `n` calls were placed; true if they were.
+    pub(crate) async fn wait_for_calls(&self, n: usize) -> bool {
+        for _ in 0..500 {
+            if self.calls() >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    /// Waits up to 5 s until `n` calls were dropped unanswered; true if they were.
+    pub(crate) async fn wait_for_drops(&self, n: usize) -> bool {
+        for _ in 0..500 {
+            if self.dropped.load(Ordering::SeqCst) >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
 }
 
 /// Counts a call dropped before it ended.
