@@ -48,6 +48,10 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let stop = match signals() {
+        Ok(stop) => stop,
+        Err(e) => return fail(&e),
+    };
     let mut builder = Simulator::builder()
         .direct_listen(args.listen)
         .agent_listen(args.agent_listen)
@@ -85,7 +89,7 @@ async fn main() -> ExitCode {
     if let Some(p) = sim.agent_config_path() {
         println!("agent config {}", p.display());
     }
-    wait_for_signal().await;
+    stop.await;
     sim.shutdown().await;
     ExitCode::SUCCESS
 }
@@ -101,24 +105,16 @@ fn fail(e: &dyn std::error::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Registers SIGINT and SIGTERM handlers at once (before anything is printed, so a signal
+/// sent right after the first line is not lost) and returns a future that ends on either.
+fn signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }

@@ -310,3 +310,35 @@ async fn curl_with_cert_p12_gets_an_approved_call() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The "done" criterion: the configurations the simulator writes are enough for the
+/// `phonefactor` client to place an approved call, in both modes.
+#[tokio::test]
+async fn written_configurations_place_approved_calls_with_the_client() {
+    use phonefactor::config::VerifierConfig;
+    use phonefactor::{PhoneFactorUsername, PhoneVerifier, VerificationRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = builder()
+        .pki_dir(dir.path())
+        .agent_directory(phonefactor_sim::AgentDirectory::new().user(
+            phonefactor_sim::AgentUser::standard("jsmith", "1", "9259249500"),
+        ))
+        .start()
+        .await
+        .unwrap();
+    let direct = VerifierConfig::from_file(sim.direct_config_path()).unwrap();
+    let verifier = direct.verifier(sim.pki_dir(), None).unwrap();
+    let request = VerificationRequest::new(PhoneFactorUsername::new("jsmith").unwrap())
+        .with_phone(tfa_phone::PhoneNumber::parse_stored("1 9259249500 292").unwrap());
+    let outcome = verifier.verify(&request).await.unwrap();
+    assert!(outcome.is_approved(), "{outcome:?}");
+
+    let agent = VerifierConfig::from_file(sim.agent_config_path().unwrap()).unwrap();
+    let verifier = agent.verifier(sim.pki_dir(), None).unwrap();
+    let request = VerificationRequest::new(PhoneFactorUsername::new("jsmith").unwrap());
+    let outcome = verifier.verify(&request).await.unwrap();
+    assert!(outcome.is_approved(), "{outcome:?}");
+    let calls = sim.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].phone.extension.as_deref(), Some("292"));
+}
