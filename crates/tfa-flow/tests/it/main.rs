@@ -4,6 +4,7 @@
 // to check the equal-time floor and that no request waits for a phone.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+mod active_directory;
 mod driver;
 mod ldap;
 mod machine;
