@@ -26,14 +26,37 @@ pub enum AdGroups {
     None,
 }
 
-/// A service account for searches, as DN, `user@domain` or `DOMAIN\user`.
+/// A service account for searches, as DN, `user@domain` or `DOMAIN\user`. In TOML: `name` and
+/// either `password_file` (preferred) or `password`.
 #[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ServiceAccountFile")]
 pub struct ServiceAccount {
     /// The account's bind name.
     pub name: String,
     /// Its password.
     pub password: SecretString,
+}
+
+/// [`ServiceAccount`] as written in TOML.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceAccountFile {
+    name: String,
+    #[serde(default)]
+    password: Option<SecretString>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+}
+
+impl TryFrom<ServiceAccountFile> for ServiceAccount {
+    type Error = String;
+
+    fn try_from(file: ServiceAccountFile) -> Result<Self, String> {
+        Ok(Self {
+            password: crate::ldap::secret("service_account", file.password, file.password_file)?,
+            name: file.name,
+        })
+    }
 }
 
 /// Settings of an [`ActiveDirectory`], built in code or read from TOML:
@@ -182,10 +205,6 @@ impl ActiveDirectoryConfig {
     pub fn default_region(mut self, region: impl Into<String>) -> Self {
         self.default_region = Some(region.into());
         self
-    }
-
-    pub(crate) fn ca_files_mut(&mut self) -> &mut Vec<PathBuf> {
-        &mut self.connection.ca_files
     }
 }
 

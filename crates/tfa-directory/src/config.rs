@@ -1,6 +1,8 @@
 //! Choosing and configuring a backend from a TOML file.
 
 use std::path::{Path, PathBuf};
+
+use serde::Deserialize as _;
 use std::sync::Arc;
 
 use crate::{
@@ -29,7 +31,8 @@ pub struct LocalConfig {
 /// bind = { mode = "service_account", dn = "cn=reader,dc=example,dc=org", password = "..." }
 /// ```
 ///
-/// Relative paths (`path`, `ca_files`) are read relative to the file's directory.
+/// In a file read with [`FirstFactorConfig::from_file`], relative paths (`path`,
+/// `ca_files`, `password_file`) are relative to the file's directory.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(tag = "backend", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -50,18 +53,16 @@ impl FirstFactorConfig {
             reason: "cannot read the file".into(),
             source: Some(Box::new(e)),
         })?;
-        let mut config = Self::from_toml(&text).map_err(|e| match e {
-            DirectoryError::Config { reason, source, .. } => DirectoryError::Config {
-                path: path.to_owned(),
-                reason,
-                source,
-            },
-            other => other,
-        })?;
+        let invalid = |e: toml::de::Error| DirectoryError::Config {
+            path: path.to_owned(),
+            reason: format!("invalid first-factor settings: {}", e.message()),
+            source: Some(Box::new(e)),
+        };
+        let mut table: toml::Table = toml::from_str(&text).map_err(invalid)?;
         if let Some(dir) = path.parent() {
-            config.resolve_paths(dir);
+            resolve_paths(&mut table, dir);
         }
-        Ok(config)
+        Self::deserialize(table).map_err(invalid)
     }
 
     /// Reads a configuration from TOML text.
@@ -73,19 +74,6 @@ impl FirstFactorConfig {
         })
     }
 
-    fn resolve_paths(&mut self, dir: &Path) {
-        let resolve = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = dir.join(&*p);
-            }
-        };
-        match self {
-            Self::Local(local) => resolve(&mut local.path),
-            Self::Ldap(ldap) => ldap.connection.ca_files.iter_mut().for_each(resolve),
-            Self::ActiveDirectory(ad) => ad.ca_files_mut().iter_mut().for_each(resolve),
-        }
-    }
-
     /// Opens the backend (the local store is read now; directories connect on first use).
     pub async fn open(self) -> Result<Arc<dyn FirstFactor>, DirectoryError> {
         Ok(match self {
@@ -93,6 +81,26 @@ impl FirstFactorConfig {
             Self::Ldap(ldap) => Arc::new(LdapDirectory::new(ldap)?),
             Self::ActiveDirectory(ad) => Arc::new(ActiveDirectory::new(ad)?),
         })
+    }
+}
+
+/// Makes the relative paths of a settings table (`path`, `ca_files`, `password_file`)
+/// relative to `dir`, the settings file's directory.
+fn resolve_paths(table: &mut toml::Table, dir: &Path) {
+    let resolve = |value: &mut toml::Value| {
+        if let toml::Value::String(text) = value
+            && Path::new(text.as_str()).is_relative()
+        {
+            *text = dir.join(text.as_str()).display().to_string();
+        }
+    };
+    for (key, value) in table.iter_mut() {
+        match (key.as_str(), value) {
+            ("path" | "password_file", value) => resolve(value),
+            ("ca_files", toml::Value::Array(files)) => files.iter_mut().for_each(resolve),
+            (_, toml::Value::Table(inner)) => resolve_paths(inner, dir),
+            _ => {}
+        }
     }
 }
 
@@ -135,6 +143,27 @@ mod tests {
             FirstFactorConfig::from_toml(ad).unwrap(),
             FirstFactorConfig::ActiveDirectory(_)
         ));
+    }
+
+    #[test]
+    fn service_account_passwords_are_read_from_a_file_beside_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("reader.password"), "s3cret\n").unwrap();
+        let file = dir.path().join("ldap.toml");
+        let text = "backend = \"ldap\"\nurl = \"ldap://127.0.0.1\"\nbase_dn = \"dc=x\"\n\
+                    bind = { mode = \"service_account\", dn = \"cn=r\", password_file = \"reader.password\" }\n";
+        std::fs::write(&file, text).unwrap();
+        let FirstFactorConfig::Ldap(ldap) = FirstFactorConfig::from_file(&file).unwrap() else {
+            panic!("not ldap");
+        };
+        let crate::BindConfig::ServiceAccount { password, .. } = &ldap.bind else {
+            panic!("not a service account");
+        };
+        assert_eq!(secrecy::ExposeSecret::expose_secret(password), "s3cret");
+
+        std::fs::remove_file(dir.path().join("reader.password")).unwrap();
+        let err = FirstFactorConfig::from_file(&file).unwrap_err();
+        assert!(err.to_string().contains("reader.password"), "{err}");
     }
 
     #[test]

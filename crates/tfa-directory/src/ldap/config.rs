@@ -6,8 +6,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 /// How the LDAP backend finds and binds users.
+///
+/// In TOML, `mode = "service_account"` with `dn` and either `password_file` (a file holding
+/// the password, preferred) or `password`; or `mode = "template"` with `dn_template`.
 #[derive(Debug, Clone, serde::Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "BindConfigFile")]
 #[non_exhaustive]
 pub enum BindConfig {
     /// Search-then-bind: a service account searches for the user's entry, then the user's
@@ -26,6 +29,67 @@ pub enum BindConfig {
         /// The DN template, with `{user}` exactly once.
         dn_template: String,
     },
+}
+
+/// [`BindConfig`] as written in TOML.
+#[derive(serde::Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+enum BindConfigFile {
+    ServiceAccount {
+        dn: String,
+        #[serde(default)]
+        password: Option<SecretString>,
+        #[serde(default)]
+        password_file: Option<PathBuf>,
+    },
+    Template {
+        dn_template: String,
+    },
+}
+
+impl TryFrom<BindConfigFile> for BindConfig {
+    type Error = String;
+
+    fn try_from(file: BindConfigFile) -> Result<Self, String> {
+        Ok(match file {
+            BindConfigFile::ServiceAccount {
+                dn,
+                password,
+                password_file,
+            } => Self::ServiceAccount {
+                password: secret("bind", password, password_file)?,
+                dn,
+            },
+            BindConfigFile::Template { dn_template } => Self::Template { dn_template },
+        })
+    }
+}
+
+/// A password given inline or, better, in a file of its own (first line, trailing white
+/// space removed).
+pub(crate) fn secret(
+    table: &str,
+    inline: Option<SecretString>,
+    file: Option<PathBuf>,
+) -> Result<SecretString, String> {
+    match (inline, file) {
+        (Some(password), None) => Ok(password),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "{table}.password_file {}: cannot read it: {e}",
+                    path.display()
+                )
+            })?;
+            let password = text.lines().next().unwrap_or_default().trim_end();
+            if password.is_empty() {
+                return Err(format!("{table}.password_file {} is empty", path.display()));
+            }
+            Ok(SecretString::from(password))
+        }
+        (Some(_), Some(_)) => Err(format!("{table}: give password or password_file, not both")),
+        (None, None) => Err(format!("{table}: password_file (or password) is missing")),
+    }
 }
 
 impl BindConfig {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::config::ConnectionSettings;
@@ -64,24 +64,13 @@ impl Connector {
 
     /// Opens a connection (TCP, then TLS or StartTLS as configured) and starts its driver.
     pub(crate) async fn connect(&self) -> Result<Ldap, DirectoryError> {
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(self.connect_timeout)
-            .set_starttls(self.starttls);
-        if let Some(config) = &self.tls {
-            settings = settings.set_config(Arc::clone(config));
-        }
-        let opened = tokio::time::timeout(
-            self.connect_timeout,
-            LdapConnAsync::with_settings(settings, &self.url),
-        )
-        .await
-        .map_err(|_| {
+        let opened = tokio::time::timeout(self.connect_timeout, self.open()).await;
+        let (conn, ldap) = opened.map_err(|_| {
             DirectoryError::unreachable(
                 &self.url,
                 format!("no connection within {:?}", self.connect_timeout),
             )
-        })?;
-        let (conn, ldap) = opened.map_err(|e| DirectoryError::unreachable(&self.url, e))?;
+        })??;
         let url = self.url.clone();
         tokio::spawn(async move {
             if let Err(e) = conn.drive().await {
@@ -89,6 +78,44 @@ impl Connector {
             }
         });
         Ok(ldap)
+    }
+
+    /// Connects the socket ourselves to turn Nagle's algorithm off: with it on, the small
+    /// writes of a TLS handshake wait for delayed ACKs, about 40 ms per connection.
+    async fn open(&self) -> Result<(LdapConnAsync, Ldap), DirectoryError> {
+        let unreachable = |e: std::io::Error| DirectoryError::unreachable(&self.url, e);
+        let tcp = tokio::net::TcpStream::connect(self.host_port())
+            .await
+            .map_err(unreachable)?;
+        tcp.set_nodelay(true).map_err(unreachable)?;
+        let std = tcp.into_std().map_err(unreachable)?;
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(self.connect_timeout)
+            .set_starttls(self.starttls)
+            .set_std_stream(StdStream::Tcp(std));
+        if let Some(config) = &self.tls {
+            settings = settings.set_config(Arc::clone(config));
+        }
+        LdapConnAsync::with_settings(settings, &self.url)
+            .await
+            .map_err(|e| DirectoryError::unreachable(&self.url, e))
+    }
+
+    /// `host:port` of the URL, with the scheme's default port.
+    fn host_port(&self) -> String {
+        let (scheme, rest) = self.url.split_once("://").unwrap_or(("ldap", &self.url));
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let has_port = match authority.rfind(']') {
+            Some(bracket) => authority[bracket..].contains(':'),
+            None => authority.contains(':'),
+        };
+        if has_port {
+            authority.to_owned()
+        } else if scheme.eq_ignore_ascii_case("ldaps") {
+            format!("{authority}:636")
+        } else {
+            format!("{authority}:389")
+        }
     }
 
     /// Binds `ldap` as `dn`, returning the server's answer (an `Err` only for I/O failures).
@@ -178,4 +205,24 @@ pub(crate) async fn get(pool: &Pool, server: &str) -> Result<Pooled, DirectoryEr
 /// Drops a connection that failed instead of returning it to its pool.
 pub(crate) fn discard(conn: Pooled) {
     drop(managed::Object::take(conn));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host_port(url: &str) -> String {
+        Connector::new(&ConnectionSettings::new(url.into()))
+            .unwrap()
+            .host_port()
+    }
+
+    #[test]
+    fn default_ports_follow_the_scheme() {
+        assert_eq!(host_port("ldap://dc1.example.com"), "dc1.example.com:389");
+        assert_eq!(host_port("ldaps://dc1.example.com/"), "dc1.example.com:636");
+        assert_eq!(host_port("ldap://127.0.0.1:1389"), "127.0.0.1:1389");
+        assert_eq!(host_port("ldaps://[::1]"), "[::1]:636");
+        assert_eq!(host_port("ldaps://[::1]:6636/dc=x"), "[::1]:6636");
+    }
 }

@@ -10,7 +10,8 @@ use secrecy::SecretString;
 
 pub use config::{AttributeMap, BindConfig, DisabledRule, GroupConfig, GroupSource, LdapConfig};
 pub(crate) use config::{
-    ConnectionSettings, default_connect_timeout_ms, default_operation_timeout_ms, default_pool_size,
+    ConnectionSettings, default_connect_timeout_ms, default_operation_timeout_ms,
+    default_pool_size, secret,
 };
 pub(crate) use conn::{Connector, pool};
 pub(crate) use engine::{Disabled, Engine, GroupWalk, Groups, Mode, UserQuery};
