@@ -12,7 +12,9 @@ mod agent;
 mod ca;
 mod call;
 mod direct;
+mod directory;
 mod phones;
+mod users;
 
 /// The operator's tool for phonefactor-tfa.
 #[derive(Debug, Parser)]
@@ -38,6 +40,12 @@ enum Command {
     /// Manage imported root certificates.
     #[command(subcommand)]
     Ca(ca::CaCommand),
+    /// Manage the local password store.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Check the first-factor directory settings.
+    #[command(subcommand)]
+    Directory(directory::DirectoryCommand),
 }
 
 fn main() -> ExitCode {
@@ -48,5 +56,7 @@ fn main() -> ExitCode {
         Command::Agent(command) => agent::run(command),
         Command::Call(args) => call::run(&args),
         Command::Ca(command) => ca::run(command),
+        Command::Users(command) => users::run(command),
+        Command::Directory(command) => directory::run(command),
     }
 }

@@ -1,7 +1,9 @@
 //! Integration tests of the `tfa-admin` binary, run as a process on real files.
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
+mod directory_check;
 mod phones_check;
+mod users_import;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
