@@ -10,7 +10,7 @@ use crate::DirectoryError;
 /// their PHC string, so raising these only affects passwords set afterwards.
 ///
 /// The default is OWASP's current recommendation for argon2id: 19 MiB of memory, 2 passes,
-/// 1 lane (about 26 ms per hash on the reference machine).
+/// 1 lane (tens of milliseconds per hash; see `docs/performance.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HashParams {
