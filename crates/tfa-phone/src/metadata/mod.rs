@@ -135,12 +135,13 @@ fn invalid(country_code: CountryCode, national: &str) -> PhoneError {
 
 /// Reads free-form text as libphonenumber's `parse` does (no validation yet).
 pub(crate) fn parse(input: &str, default_region: Option<Region>) -> Result<Parsed, PhoneError> {
-    if let Some((code, national)) = validate::split_digits(input, default_region.map(Region::bytes))
+    if let Some((code, national, extension)) =
+        validate::split_fast(input, default_region.map(Region::bytes))
     {
         return Ok(Parsed {
             country_code: CountryCode::new_unchecked(code),
             national,
-            extension: None,
+            extension,
         });
     }
     let region = default_region.and_then(lib_region);
@@ -220,19 +221,23 @@ mod tests {
     use super::{UTIL, lib_region, validate};
     use crate::Region;
 
-    /// What libphonenumber's general parser makes of the text: calling code and national
-    /// significant number.
-    fn general_parser(input: &str, region: Option<Region>) -> Option<(u16, String)> {
+    type Split = Option<(u16, String, Option<String>)>;
+
+    /// What libphonenumber's general parser makes of the text: calling code, national
+    /// significant number and extension.
+    fn general_parser(input: &str, region: Option<Region>) -> Split {
         let number = UTIL.parse(input, region.and_then(lib_region)).ok()?;
         let code = u16::try_from(number.country_code).ok()?;
-        Some((
-            code,
-            rlibphonenumber::get_national_significant_number_owned(&number),
-        ))
+        let national = rlibphonenumber::get_national_significant_number_owned(&number);
+        Some((code, national, number.extension.filter(|e| !e.is_empty())))
     }
 
-    fn fast_path(input: &str, region: Option<Region>) -> Option<(u16, String)> {
-        validate::split_digits(input, region.map(Region::bytes))
+    fn fast_path(input: &str, region: Option<Region>) -> Split {
+        validate::split_fast(input, region.map(Region::bytes))
+    }
+
+    fn split(code: u16, national: &str, extension: Option<&str>) -> Split {
+        Some((code, national.to_owned(), extension.map(str::to_owned)))
     }
 
     fn any_region() -> impl Strategy<Value = Option<Region>> {
@@ -242,14 +247,17 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(6000))]
 
-        /// The fast path for digits-only input gives what the general parser gives, whenever
-        /// it answers at all: national numbers, with and without national prefixes, in every
-        /// region, and international ones.
+        /// The fast path gives what the general parser gives, whenever it answers at all:
+        /// national numbers, with and without national prefixes, in every region, international
+        /// ones, extensions and `tel:` URIs.
         #[test]
         fn fast_path_agrees_with_the_general_parser(
-            input in "[+]?[0-9]{0,4}([ ().\\-/]{0,2}[0-9]{1,4}){1,5}",
+            number in "[+]?[0-9]{0,4}([ ().\\-/]{0,2}[0-9]{1,4}){1,5}",
+            extension in "( ext\\.? [0-9]{0,22}|;ext=[0-9]{0,22}|)",
+            uri in proptest::bool::weighted(0.2),
             region in any_region(),
         ) {
+            let input = if uri { format!("tel:{number}{extension}") } else { format!("{number}{extension}") };
             if let Some(fast) = fast_path(&input, region) {
                 prop_assert_eq!(Some(fast), general_parser(&input, region), "input {:?} in {:?}", input, region);
             }
@@ -258,26 +266,39 @@ mod tests {
 
     #[test]
     fn fast_path_strips_a_plain_national_prefix_as_libphonenumber_does() {
-        let gb = Region::new("GB").ok();
+        let (gb, us) = (Region::new("GB").ok(), Region::new("US").ok());
         assert_eq!(
             fast_path("+44 (0)20 7946 0958", None),
-            Some((44, "2079460958".into()))
+            split(44, "2079460958", None)
         );
         assert_eq!(
             fast_path("020 7946 0958", gb),
-            Some((44, "2079460958".into()))
+            split(44, "2079460958", None)
         );
         assert_eq!(
-            fast_path("(925) 924-9500", Region::new("US").ok()),
-            Some((1, "9259249500".into()))
+            fast_path("(925) 924-9500", us),
+            split(1, "9259249500", None)
+        );
+    }
+
+    #[test]
+    fn fast_path_reads_extensions_and_tel_uris() {
+        let expected = split(1, "9259249500", Some("292"));
+        assert_eq!(fast_path("+1 (925) 924-9500 ext. 292", None), expected);
+        assert_eq!(fast_path("tel:+1-925-924-9500;ext=292", None), expected);
+        assert_eq!(
+            fast_path("tel:+1-925-924-9500", None),
+            split(1, "9259249500", None)
         );
     }
 
     #[test]
     fn fast_path_leaves_the_hard_cases_to_the_general_parser() {
         let us = Region::new("US").ok();
-        // An extension, an international prefix, the region's own calling code, no region.
-        assert_eq!(fast_path("+1 925 924 9500 ext. 1", None), None);
+        // Other extension labels, a phone context, an international prefix, the region's own
+        // calling code, no region.
+        assert_eq!(fast_path("+1 925 924 9500 x1", None), None);
+        assert_eq!(fast_path("tel:9249500;phone-context=+1925", None), None);
         assert_eq!(fast_path("011 44 20 7946 0958", us), None);
         assert_eq!(fast_path("1 925 924 9500", us), None);
         assert_eq!(fast_path("925 924 9500", None), None);

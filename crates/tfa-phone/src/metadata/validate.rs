@@ -372,6 +372,42 @@ pub(crate) fn split_digits(input: &str, default_region: Option<[u8; 2]>) -> Opti
         .then(|| (code, national.to_owned()))
 }
 
+/// A number libphonenumber's parser would give, read without it: calling code, national
+/// significant number and extension. Handles what [`split_digits`] handles, followed by an
+/// extension written ` ext. 292` or ` ext 292`, or as an RFC 3966 URI `tel:+1-925-924-9500` with
+/// an optional `;ext=292` (1 to 20 digits, as libphonenumber's explicit extension labels allow).
+pub(crate) fn split_fast(
+    input: &str,
+    default_region: Option<[u8; 2]>,
+) -> Option<(u16, String, Option<String>)> {
+    let (number, extension) = split_extension(input.trim())?;
+    let (code, national) = split_digits(number, default_region)?;
+    Some((code, national, extension.map(str::to_owned)))
+}
+
+fn split_extension(input: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(uri) = input.strip_prefix("tel:") {
+        if !uri.starts_with('+') {
+            return None; // a local number with a phone-context: the general parser
+        }
+        return match uri.split_once(";ext=") {
+            Some((number, extension)) => Some((number, Some(digits(extension)?))),
+            None => Some((uri, None)),
+        };
+    }
+    for label in [" ext. ", " ext "] {
+        if let Some((number, extension)) = input.rsplit_once(label) {
+            return Some((number, Some(digits(extension)?)));
+        }
+    }
+    Some((input, None))
+}
+
+fn digits(extension: &str) -> Option<&str> {
+    let ok = (1..=20).contains(&extension.len()) && extension.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(extension)
+}
+
 /// The compiled metadata of a region.
 fn region_data(region: [u8; 2]) -> Option<&'static CompiledRegion> {
     let code = *ENGINE.region_codes.get(&region)?;
