@@ -5,6 +5,8 @@
 //!   LDAPS), a test CA, and a fixture of users, groups and nested groups.
 //! - [`samba::SambaDc`]: a Samba Active Directory domain controller provisioned into a
 //!   temporary directory, serving LDAP and LDAPS on a 127.0.0.x address of its own.
+//! - [`fake_ad::FakeAd`]: a fake AD LDAP server (`ldap3_proto`) answering every bind
+//!   sub-code, with search references.
 //! - [`tls::TestCa`]: a CA made with `rcgen` that issues server certificates for loopback.
 //!
 //! Servers run as children of the test process and watch a pipe from it: when the test
@@ -24,6 +26,7 @@
 #![allow(clippy::unwrap_used)] // test support: a failed setup should stop the test loudly
 
 pub mod daemon;
+pub mod fake_ad;
 pub mod proxy;
 pub mod samba;
 pub mod slapd;

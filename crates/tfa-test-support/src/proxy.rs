@@ -115,7 +115,9 @@ async fn serve(
         }
     }
     let Ok(mut upstream) = TcpStream::connect(target).await else {
-        client.write_all(b"HTTP/1.0 502 Bad Gateway\r\n\r\n").await?;
+        client
+            .write_all(b"HTTP/1.0 502 Bad Gateway\r\n\r\n")
+            .await?;
         return Ok(());
     };
     if let Ok(mut t) = seen.lock() {

@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used)] // a test that unwraps fails loudly, which is the point
 
 mod ad;
+mod ad_subcodes;
 mod ldap;
 mod local;
