@@ -147,7 +147,7 @@ pub(crate) fn parse(input: &str, default_region: Option<Region>) -> Result<Parse
     let region = default_region.and_then(lib_region);
     let number = UTIL
         .parse(input, region)
-        .map_err(|e| parse_error(e, input))?;
+        .map_err(|e| parse_error(e, input, default_region))?;
     let country_code = u16::try_from(number.country_code)
         .map(CountryCode::new_unchecked)
         .map_err(|_| PhoneError::UnknownCountryCode {
@@ -161,7 +161,7 @@ pub(crate) fn parse(input: &str, default_region: Option<Region>) -> Result<Parse
     })
 }
 
-fn parse_error(error: ParseError, input: &str) -> PhoneError {
+fn parse_error(error: ParseError, input: &str, default_region: Option<Region>) -> PhoneError {
     match error {
         ParseError::InvalidCountryCode => match leading_code(input) {
             Some(code) => PhoneError::UnknownCountryCode { code },
@@ -169,19 +169,44 @@ fn parse_error(error: ParseError, input: &str) -> PhoneError {
                 input: input.to_owned(),
             },
         },
-        ParseError::TooShortAfterIdd | ParseError::TooShortNsn => match leading_code(input) {
-            Some(code) => PhoneError::TooShort {
-                country_code: code.parse().unwrap_or(0),
-                number: String::new(),
-            },
-            None => PhoneError::NotANumber {
-                number: input.to_owned(),
-            },
-        },
-        ParseError::TooLongNsn => PhoneError::NotANumber {
+        ParseError::TooShortAfterIdd | ParseError::TooShortNsn | ParseError::TooLongNsn => {
+            let too_long = matches!(error, ParseError::TooLongNsn);
+            length_error(input, default_region, too_long)
+        }
+        _ => PhoneError::NotANumber {
             number: input.to_owned(),
         },
-        _ => PhoneError::NotANumber {
+    }
+}
+
+/// A too-short or too-long error naming the calling code and the national digits, read the way
+/// libphonenumber read them (after a `+`, the first 1 to 3 digits that form a known code;
+/// otherwise the default region's code).
+fn length_error(input: &str, default_region: Option<Region>, too_long: bool) -> PhoneError {
+    let after_plus = input.split_once(['+', '＋']).map(|(_, rest)| rest);
+    let digits: String = after_plus
+        .unwrap_or(input)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let split = match (after_plus, default_region) {
+        (Some(_), _) => (1..=3.min(digits.len())).find_map(|n| {
+            let code: u16 = digits.get(..n)?.parse().ok()?;
+            is_known_country_code(code).then(|| (code, digits.get(n..).unwrap_or_default()))
+        }),
+        (None, Some(region)) => Some((region.country_code().get(), digits.as_str())),
+        (None, None) => None,
+    };
+    match split {
+        Some((country_code, number)) if too_long => PhoneError::TooLong {
+            country_code,
+            number: number.to_owned(),
+        },
+        Some((country_code, number)) => PhoneError::TooShort {
+            country_code,
+            number: number.to_owned(),
+        },
+        None => PhoneError::NotANumber {
             number: input.to_owned(),
         },
     }

@@ -212,3 +212,21 @@ fn messages_name_the_value_at_fault() {
         "1259249500 is not a valid number for country code +1"
     );
 }
+
+#[test]
+fn free_form_length_errors_name_the_country_code_and_digits() {
+    assert_eq!(
+        PhoneNumber::parse("+44 1234567890123456789", None).unwrap_err(),
+        PhoneError::TooLong {
+            country_code: 44,
+            number: "1234567890123456789".into()
+        }
+    );
+    // Two digits after a "+" are not a phone number at all for libphonenumber.
+    assert_eq!(
+        PhoneNumber::parse("+1 2", None).unwrap_err(),
+        PhoneError::NotANumber {
+            number: "+1 2".into()
+        }
+    );
+}
