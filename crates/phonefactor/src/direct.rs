@@ -65,6 +65,7 @@ pub struct DirectClientBuilder {
     allow_international_calls: bool,
     user_group: Option<String>,
     pin_format: PinFormat,
+    max_connecting: usize,
 }
 
 impl DirectClientBuilder {
@@ -191,8 +192,25 @@ impl DirectClientBuilder {
         self
     }
 
+    /// How many connections may be in setup (TCP connect, proxy tunnel, TLS handshake) at
+    /// once (default 8). Calls already sent are not limited: they ring concurrently. A burst
+    /// of logins then reaches the service at the rate it can complete handshakes instead of
+    /// overflowing its accept queue, and most handshakes resume a TLS session (the client
+    /// keeps a few session tickets per host, so a small number in setup resumes best).
+    #[must_use]
+    pub fn max_concurrent_connects(mut self, n: usize) -> Self {
+        self.max_connecting = n;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<DirectClient, Error> {
+        if self.max_connecting == 0 {
+            return Err(Error::InvalidSetting {
+                field: "max_concurrent_connects",
+                reason: "must be at least 1".into(),
+            });
+        }
         let mut hosts = vec![Endpoint::parse(&self.primary)?];
         if let Some(backup) = &self.backup {
             hosts.push(Endpoint::parse(backup)?);
@@ -210,13 +228,12 @@ impl DirectClientBuilder {
             }
         }
         let verifier = self.trust.verifier()?;
-        let mut config = ClientConfig::builder_with_provider(crate::tls::provider())
+        let config = ClientConfig::builder_with_provider(crate::tls::provider())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(Error::TlsConfig)?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_client_cert_resolver(Arc::new(ClientCert(self.credentials.certified_key())));
-        config.resumption = rustls::client::Resumption::disabled();
         Ok(DirectClient {
             inner: Arc::new(Inner {
                 connector: TlsConnector::from(Arc::new(config)),
@@ -235,6 +252,7 @@ impl DirectClientBuilder {
                 allow_international_calls: self.allow_international_calls,
                 user_group: self.user_group,
                 pin_format: self.pin_format,
+                connecting: tokio::sync::Semaphore::new(self.max_connecting),
             }),
         })
     }
@@ -345,6 +363,7 @@ struct Inner {
     allow_international_calls: bool,
     user_group: Option<String>,
     pin_format: PinFormat,
+    connecting: tokio::sync::Semaphore,
 }
 
 /// Places verification calls with the PFD protocol over mutual TLS.
@@ -399,6 +418,7 @@ impl DirectClient {
             allow_international_calls: false,
             user_group: None,
             pin_format: PinFormat::PlainText,
+            max_connecting: 8,
         }
     }
 
@@ -503,6 +523,9 @@ impl DirectClient {
     /// reply body.
     async fn exchange(&self, endpoint: &Endpoint, body: &[u8]) -> Result<Vec<u8>, Error> {
         let inner = &*self.inner;
+        // Each waiter ahead finishes its setup within the connect and handshake limits, so
+        // this wait is bounded. The semaphore is never closed.
+        let permit = inner.connecting.acquire().await.ok();
         let tcp = match &inner.proxy {
             Some(proxy) => {
                 let addr = proxy.address();
@@ -556,6 +579,7 @@ impl DirectClient {
                 .await
                 .map_err(|e| after_send(&host, e))?;
             tls.flush().await.map_err(|e| after_send(&host, e))?;
+            drop(permit);
             read_reply(&mut tls, &host).await
         };
         let reply = tokio::time::timeout(inner.response_timeout, exchange)

@@ -1,15 +1,55 @@
-//! PhoneFactor verification calls.
+//! PhoneFactor verification calls: "call this user and tell me how it ended".
 //!
-//! [`wire`] holds the message types of both protocols and their XML, shared with the
-//! simulator; [`CallStatus`] and [`CallOutcome`] say how a call ended.
+//! One `dyn`-usable trait, [`PhoneVerifier`], with two implementations:
+//! - [`DirectClient`]: the PFD protocol (`POST /pfd/pfd.pl`) over mutual TLS, with credentials
+//!   from a license directory ([`DirectCredentials`]), primary and backup hosts (failover only
+//!   when the request cannot have arrived) and an optional `CONNECT` [`Proxy`];
+//! - [`AgentClient`]: SOAP 1.1 `PfAuthUser` / `TestSecurity` on the agent's Web Service SDK,
+//!   HTTP Basic `DOMAIN\user`, kept-alive connections, imported roots and an audited
+//!   pinned-certificate mode.
+//!
+//! A call that ended is `Ok(`[`CallOutcome`]`)`: approved (and how), denied (and why),
+//! unreachable or rejected, each with its raw [`CallStatus`]. `Err(`[`Error`]`)` means the
+//! outcome is not known: deny. No call is ever retried once it may have been placed.
+//! [`wire`] holds the messages of both protocols and their XML, shared with the simulator, and
+//! [`config`] the TOML configuration of either mode.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use phonefactor::{
+//!     CallOutcome, DenyReason, DirectClient, PhoneFactorUsername, PhoneVerifier,
+//!     VerificationRequest,
+//! };
+//! use secrecy::SecretString;
+//! use tfa_phone::PhoneNumber;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let password = SecretString::from(std::env::var("PFX_PASSWORD")?);
+//! let verifier: Arc<dyn PhoneVerifier> = Arc::new(
+//!     DirectClient::from_license_dir("/opt/pam/licenses", &password)?
+//!         .allow_international_calls(false)
+//!         .build()?,
+//! );
+//! let request = VerificationRequest::new(PhoneFactorUsername::new("jsmith")?)
+//!     .with_phone(PhoneNumber::parse_stored("1 9259249500 292")?);
+//! match verifier.verify(&request).await {
+//!     Ok(outcome) if outcome.is_approved() => println!("welcome"),
+//!     Ok(CallOutcome::Denied { reason: DenyReason::FraudReported, .. }) => println!("fraud alert"),
+//!     Ok(other) => println!("denied: {other}"),
+//!     Err(e) => println!("denied, outcome unknown: {e}"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The wire module alone, as the simulator uses it:
 //!
 //! ```
-//! use phonefactor::wire::{AuthenticationRequest, PfdResponse, PfdResult, AuthenticationResponse};
+//! use phonefactor::wire::{AuthenticationRequest, AuthenticationResponse, PfdResponse, PfdResult};
 //! use phonefactor::{CallOutcome, CallStatus};
 //!
 //! let request = AuthenticationRequest::new("7", "QX7R2M9KD4LP", "jsmith", "1", "9259249500");
 //! let xml = request.encode().expect("a plain username encodes");
-//! assert!(AuthenticationRequest::decode(&xml).is_ok());
+//! assert_eq!(AuthenticationRequest::decode(&xml).expect("lenient read").username, "jsmith");
 //!
 //! let reply = PfdResponse {
 //!     request_id: "7".into(),
