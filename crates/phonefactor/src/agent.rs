@@ -204,6 +204,7 @@ impl AgentClientBuilder {
                 version: self.version,
                 initiating_type: self.initiating_type,
                 application_name: self.application_name,
+                connect_timeout: self.connect_timeout,
                 response_timeout: self.response_timeout,
                 verifier,
             }),
@@ -253,6 +254,7 @@ struct Inner {
     version: PfAuthUserVersion,
     initiating_type: String,
     application_name: String,
+    connect_timeout: Duration,
     response_timeout: Duration,
     verifier: Arc<TrustVerifier>,
 }
@@ -382,6 +384,17 @@ impl AgentClient {
         })
     }
 
+    /// The Basic credentials, marked sensitive so no HTTP layer prints them.
+    fn authorization_header(&self) -> Result<http::HeaderValue, Error> {
+        let mut value = http::HeaderValue::from_str(self.inner.authorization.expose_secret())
+            .map_err(|_| Error::InvalidSetting {
+                field: "agent credentials",
+                reason: "they cannot be sent in an HTTP header".into(),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
     fn host(&self) -> String {
         let u = &self.inner.url;
         format!(
@@ -409,10 +422,7 @@ impl AgentClient {
                 "SOAPAction",
                 soap_action(&inner.namespace, request.operation()),
             )
-            .header(
-                http::header::AUTHORIZATION,
-                inner.authorization.expose_secret(),
-            )
+            .header(http::header::AUTHORIZATION, self.authorization_header()?)
             .body(body)
             .send()
             .await
@@ -479,7 +489,7 @@ impl AgentClient {
             if e.is_connect() {
                 return Error::ConnectTimeout {
                     host,
-                    after: Duration::from_secs(10),
+                    after: self.inner.connect_timeout,
                 };
             }
             return Error::ResponseTimeout {
