@@ -523,3 +523,88 @@ mod tests {
         assert!(!is_phonefactor_subject(&make("pfd.example")));
     }
 }
+
+/// TLS session tickets kept per host for resumption. rustls's own cache keeps 8 TLS 1.3
+/// tickets per host; PFD opens one connection per call, so a burst of calls needs more to
+/// resume instead of paying full mutual-TLS handshakes.
+#[derive(Debug, Default)]
+pub(crate) struct SessionTickets {
+    hosts: std::sync::Mutex<std::collections::HashMap<ServerName<'static>, HostSessions>>,
+}
+
+#[derive(Debug, Default)]
+struct HostSessions {
+    kx_hint: Option<rustls::NamedGroup>,
+    tls12: Option<rustls::client::Tls12ClientSessionValue>,
+    tls13: std::collections::VecDeque<rustls::client::Tls13ClientSessionValue>,
+}
+
+impl SessionTickets {
+    /// Tickets kept per host.
+    const PER_HOST: usize = 64;
+    /// Hosts remembered (a client talks to two).
+    const HOSTS: usize = 16;
+
+    fn with<R>(&self, name: &ServerName<'_>, f: impl FnOnce(&mut HostSessions) -> R) -> Option<R> {
+        let mut hosts = self.hosts.lock().ok()?;
+        hosts.get_mut(&name.to_owned()).map(f)
+    }
+
+    fn entry<R>(&self, name: ServerName<'static>, f: impl FnOnce(&mut HostSessions) -> R) {
+        if let Ok(mut hosts) = self.hosts.lock() {
+            if !hosts.contains_key(&name) && hosts.len() >= Self::HOSTS {
+                hosts.clear();
+            }
+            f(hosts.entry(name).or_default());
+        }
+    }
+}
+
+impl rustls::client::ClientSessionStore for SessionTickets {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: rustls::NamedGroup) {
+        self.entry(server_name, |h| h.kx_hint = Some(group));
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<rustls::NamedGroup> {
+        self.with(server_name, |h| h.kx_hint).flatten()
+    }
+
+    fn set_tls12_session(
+        &self,
+        server_name: ServerName<'static>,
+        value: rustls::client::Tls12ClientSessionValue,
+    ) {
+        self.entry(server_name, |h| h.tls12 = Some(value));
+    }
+
+    fn tls12_session(
+        &self,
+        server_name: &ServerName<'_>,
+    ) -> Option<rustls::client::Tls12ClientSessionValue> {
+        self.with(server_name, |h| h.tls12.clone()).flatten()
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.with(server_name, |h| h.tls12 = None);
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: rustls::client::Tls13ClientSessionValue,
+    ) {
+        self.entry(server_name, |h| {
+            if h.tls13.len() >= Self::PER_HOST {
+                h.tls13.pop_front();
+            }
+            h.tls13.push_back(value);
+        });
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        self.with(server_name, |h| h.tls13.pop_back()).flatten()
+    }
+}
