@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // a failed fixture or assertion should stop the test loudly
 
 mod agent_sim;
+mod config;
 mod credentials;
 mod direct_fake;
 mod direct_sim;
