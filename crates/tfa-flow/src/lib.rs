@@ -104,7 +104,8 @@ pub use reason::{
     UserMessage,
 };
 pub use store::{
-    CounterKey, CounterStore, MemoryCounterStore, MemoryPhoneBook, MemorySessionStore,
-    MemoryTfaStateStore, PhoneBook, Revision, SessionStore, Swap, TfaStateStore,
+    CounterKey, CounterStore, FileTfaStateStore, MemoryCounterStore, MemoryPhoneBook,
+    MemorySessionStore, MemoryTfaStateStore, PhoneBook, Revision, SessionStore, Swap,
+    TfaStateFileError, TfaStateStore, UserTfaSettings,
 };
 pub use time::Timestamp;

@@ -5,8 +5,10 @@
 //! Every method can fail with [`FlowError::Store`](crate::FlowError::Store); the
 //! [`Authenticator`](crate::Authenticator) then fails closed.
 
+mod file;
 mod memory;
 
+pub use file::{FileTfaStateStore, TfaStateFileError, UserTfaSettings};
 pub use memory::{MemoryCounterStore, MemoryPhoneBook, MemorySessionStore, MemoryTfaStateStore};
 
 use std::fmt;

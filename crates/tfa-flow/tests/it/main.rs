@@ -9,5 +9,6 @@ mod driver;
 mod ldap;
 mod machine;
 mod policies;
+mod settings_file;
 mod simulator;
 mod support;
