@@ -69,6 +69,66 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The same login with PhoneFactor as the second factor, in direct mode against the
+//! simulator (`phonefactor-sim`, which writes a ready `direct.toml`): the call is placed over
+//! mutual TLS to the number in the user's record, and a reported fraud blocks the user.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use phonefactor::config::VerifierConfig;
+//! use phonefactor_sim::{Scenario, Simulator};
+//! use secrecy::SecretString;
+//! use tfa_directory::{HashParams, LocalDirectory, NewUser, Username};
+//! use tfa_flow::{Authenticator, PhoneCall, Policy, Progress, UserMessage};
+//! use tfa_phone::PhoneNumber;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = Simulator::builder().default_ring_delay(Duration::from_millis(50)).start().await?;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let users = LocalDirectory::open_or_create(dir.path().join("users.json"), HashParams::default()).await?;
+//! for name in ["alice", "mallory"] {
+//!     let user = NewUser::new(Username::new(name)?, SecretString::from("correct horse"))
+//!         .phone(PhoneNumber::parse_stored("1 9259249500 292")?);
+//!     users.add_user(user).await?;
+//! }
+//!
+//! // What an application reads from its configuration file.
+//! let config_path = sim.direct_config_path();
+//! let config = VerifierConfig::from_file(config_path)?;
+//! let base = config_path.parent().unwrap_or(config_path);
+//! let phone_call = PhoneCall::direct(config.verifier(base, None)?);
+//! let auth = Authenticator::builder(Arc::new(users), Arc::new(phone_call))
+//!     .policy(Policy::default())
+//!     .build()?;
+//! let source = IpAddr::V4(Ipv4Addr::LOCALHOST);
+//!
+//! // Alice's phone presses # (an unscripted phone does).
+//! let login = auth.begin("alice", source).await?;
+//! assert!(matches!(
+//!     auth.submit_password(login, SecretString::from("correct horse")).await?,
+//!     Progress::Calling { .. }
+//! ));
+//! assert!(matches!(auth.second_factor(login).await?, Progress::Authenticated(_)));
+//!
+//! // Mallory's phone reports fraud: denied, and TFA blocked until an administrator unblocks.
+//! sim.script_user("mallory", Scenario::Fraud);
+//! let login = auth.begin("mallory", source).await?;
+//! auth.submit_password(login, SecretString::from("correct horse")).await?;
+//! let Progress::Denied { message } = auth.second_factor(login).await? else {
+//!     panic!("a fraud report denies");
+//! };
+//! assert_eq!(message, UserMessage::SecondFactorFailed);
+//! assert!(auth.is_blocked(&Username::new("mallory")?).await?);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
