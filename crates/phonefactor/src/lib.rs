@@ -41,6 +41,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Applications usually read the mode and its settings from a TOML file with
+//! [`config::VerifierConfig`] (keys in `docs/configuration.md`); here the one the simulator
+//! writes for itself, with the call answered by `#`:
+//!
+//! ```
+//! use phonefactor::config::VerifierConfig;
+//! use phonefactor::{PhoneFactorUsername, VerificationRequest};
+//! use phonefactor_sim::Simulator;
+//! use tfa_phone::PhoneNumber;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = Simulator::builder().start().await?;
+//! let path = sim.direct_config_path(); // mode = "direct", [direct] license_dir = ...
+//! let verifier = VerifierConfig::from_file(path)?.verifier(path.parent().unwrap_or(path), None)?;
+//!
+//! let request = VerificationRequest::new(PhoneFactorUsername::new("jsmith")?)
+//!     .with_phone(PhoneNumber::parse_stored("1 9259249500 292")?);
+//! let outcome = verifier.verify(&request).await?;
+//! assert!(outcome.is_approved());
+//! assert_eq!(outcome.status().code(), 2); // "No PIN Entered": the user pressed #
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The wire module alone, as the simulator uses it:
 //!
 //! ```
