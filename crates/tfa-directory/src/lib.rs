@@ -38,6 +38,40 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Applications usually choose the backend with a settings file ([`FirstFactorConfig`], every
+//! key in `docs/configuration.md`); relative paths are read from the file's directory, and
+//! LDAP and AD connect on first use:
+//!
+//! ```
+//! use tfa_directory::{DirectoryError, FirstFactorConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("svc-tfa.password"), "s3rvice-secret\n")?;
+//! std::fs::write(
+//!     dir.path().join("directory.toml"),
+//!     r#"
+//!     backend = "active_directory"
+//!     url = "ldaps://dc1.example.com"
+//!     domain = "example.com"
+//!     netbios_domain = "EXAMPLE"
+//!     service_account = { name = "svc-tfa@example.com", password_file = "svc-tfa.password" }
+//!     "#,
+//! )?;
+//! let settings = FirstFactorConfig::from_file(&dir.path().join("directory.toml"))?;
+//! assert!(matches!(settings, FirstFactorConfig::ActiveDirectory(_)));
+//! let _directory = settings.open().await?; // an Arc<dyn FirstFactor>
+//!
+//! // Unknown keys are refused by name: a typo never falls back to a default.
+//! let typo = FirstFactorConfig::from_toml(r#"backend = "local"
+//!     path = "users.json"
+//!     hash = { memory_kb = 65536 }"#);
+//! assert!(matches!(typo, Err(DirectoryError::Config { reason, .. }) if reason.contains("memory_kb")));
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
