@@ -14,6 +14,8 @@ NEEDED=(
   "samba-ad-provision:/usr/share/samba/setup/ad-schema"
   "openssl:openssl"
   "curl:curl"
+  "chromium:/usr/bin/chromium"
+  "chromium-driver:/usr/bin/chromedriver"
 )
 
 missing=()
