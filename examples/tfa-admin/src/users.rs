@@ -1,4 +1,4 @@
-//! `tfa-admin users`: manage the local password store.
+//! `tfa-admin users`: manage the local password store and users' TFA settings.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use tfa_directory::{HashParams, ImportOptions, LocalDirectory};
 use tfa_phone::Region;
 
-/// Commands on the local password store.
+/// Commands on the local password store and the TFA settings file.
 #[derive(Debug, Subcommand)]
 pub(crate) enum UsersCommand {
     /// Import users from a CSV file into a local password store (created if missing).
@@ -18,6 +18,10 @@ pub(crate) enum UsersCommand {
     /// `--skip-bad` is given. Exit status: 0 all imported, 1 some rows refused, 2 usage or
     /// I/O error.
     Import(ImportArgs),
+    /// Per-user TFA settings: enable or disable TFA in bulk, list, unblock, bypass. These
+    /// live in the TFA settings file, not in the password store.
+    #[command(subcommand)]
+    Tfa(crate::tfa_settings::TfaCommand),
 }
 
 /// Arguments of `users import`.
@@ -41,6 +45,7 @@ pub(crate) struct ImportArgs {
 pub(crate) fn run(command: UsersCommand) -> ExitCode {
     match command {
         UsersCommand::Import(args) => import(&args),
+        UsersCommand::Tfa(command) => crate::tfa_settings::run(command),
     }
 }
 
