@@ -182,7 +182,7 @@ async fn load(
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(args.logins);
         if let Ok(style) = ProgressStyle::with_template(
-            "{elapsed_precise} [{wide_bar}] {pos}/{len} logins ({per_sec}, eta {eta})",
+            "{elapsed_precise} [{wide_bar}] {pos}/{len} logins (eta {eta})",
         ) {
             bar.set_style(style);
         }

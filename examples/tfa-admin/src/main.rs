@@ -50,12 +50,15 @@ enum Command {
     /// Check the first-factor directory settings.
     #[command(subcommand)]
     Directory(directory::DirectoryCommand),
-    /// Run one scripted login (username, password, phone call answered with #) through the
-    /// whole stack against an embedded simulator, printing each step. Exits 0 when it signs
-    /// in.
+    /// Run one scripted login against an embedded simulator, printing each step.
+    ///
+    /// Username, password, a phone call answered with `#`: through `Authenticator`, a
+    /// temporary local password store and TFA settings file, and PhoneFactor direct mode over
+    /// mutual TLS to the simulator on loopback. Exit status: 0 when it signs in, 1 when not,
+    /// 2 when the stack cannot be set up.
     Demo(demo::DemoArgs),
-    /// Drive many logins through the whole stack against an embedded simulator and print
-    /// figures as one JSON object on the last line.
+    /// Drive many logins through the whole stack against an embedded simulator; figures as
+    /// JSON on the last line.
     ///
     /// The stack: `Authenticator` with in-memory stores, a temporary local password store
     /// with one user per concurrent login, hashed with a cheap test cost (argon2id, 64 KiB,

@@ -27,7 +27,7 @@ pub(crate) enum UsersCommand {
 /// Arguments of `users import`.
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
-    /// The local store (JSON).
+    /// The local password store (JSON; created if missing). Not the TFA settings file.
     #[arg(long, value_name = "FILE")]
     store: PathBuf,
     /// The CSV file to import.
