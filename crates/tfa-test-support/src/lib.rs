@@ -7,6 +7,8 @@
 //!   temporary directory, serving LDAP and LDAPS on a 127.0.0.x address of its own.
 //! - [`fake_ad::FakeAd`]: a fake AD LDAP server (`ldap3_proto`) answering every bind
 //!   sub-code, with search references.
+//! - [`redis::RedisServer`]: a `redis-server` on a free port with its data in a temporary
+//!   directory, which can be stopped and restarted on the same port mid-test.
 //! - [`tls::TestCa`]: a CA made with `rcgen` that issues server certificates for loopback.
 //!
 //! Servers run as children of the test process and watch a pipe from it: when the test
@@ -28,6 +30,7 @@
 pub mod daemon;
 pub mod fake_ad;
 pub mod proxy;
+pub mod redis;
 pub mod samba;
 pub mod slapd;
 pub mod tls;

@@ -8,7 +8,7 @@ pub use progress::{Progress, Session};
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -49,16 +49,23 @@ pub struct Authenticator {
 
 #[derive(Debug)]
 struct Inner {
-    machine: Machine,
-    policy: Policy,
+    settings: RwLock<Arc<Settings>>,
     first_factor: Arc<dyn FirstFactor>,
-    second_factor: Arc<dyn SecondFactor>,
     sessions: Arc<dyn SessionStore>,
     tfa: Arc<dyn TfaStateStore>,
     counters: Arc<dyn CounterStore>,
     phone_book: Option<Arc<dyn PhoneBook>>,
     audit: Option<Arc<dyn AuditSink>>,
     live: Mutex<HashMap<LoginId, Live>>,
+}
+
+/// What [`Authenticator::reconfigure`] replaces as a whole: each operation reads one
+/// snapshot, so a login step never mixes an old policy with a new one.
+#[derive(Debug)]
+struct Settings {
+    machine: Machine,
+    policy: Arc<Policy>,
+    second_factor: Arc<dyn SecondFactor>,
 }
 
 /// A login ringing on this node: whom to wake when it changes, and its call's task.
@@ -132,10 +139,12 @@ impl AuthenticatorBuilder {
         self.policy.validate()?;
         Ok(Authenticator {
             inner: Arc::new(Inner {
-                machine: Machine::new(self.policy.machine.clone()),
-                policy: self.policy,
+                settings: RwLock::new(Arc::new(Settings {
+                    machine: Machine::new(self.policy.machine.clone()),
+                    policy: Arc::new(self.policy),
+                    second_factor: self.second_factor,
+                })),
                 first_factor: self.first_factor,
-                second_factor: self.second_factor,
                 sessions: self
                     .sessions
                     .unwrap_or_else(|| Arc::new(MemorySessionStore::new())),
@@ -178,9 +187,39 @@ impl Authenticator {
         }
     }
 
-    /// The policies in force.
-    pub fn policy(&self) -> &Policy {
-        &self.inner.policy
+    /// The policies in force now (a snapshot: [`Authenticator::reconfigure`] may replace
+    /// them at any time).
+    pub fn policy(&self) -> Arc<Policy> {
+        self.settings().policy.clone()
+    }
+
+    /// Replaces the policies and the second factor for every step taken from now on, without
+    /// a restart (e.g. when a shared configuration changes). Logins in progress keep their
+    /// state; calls already ringing finish on the factor that placed them. The policy is
+    /// validated first: on error nothing changes.
+    pub fn reconfigure(
+        &self,
+        policy: Policy,
+        second_factor: Arc<dyn SecondFactor>,
+    ) -> Result<(), FlowError> {
+        policy.validate()?;
+        let settings = Arc::new(Settings {
+            machine: Machine::new(policy.machine.clone()),
+            policy: Arc::new(policy),
+            second_factor,
+        });
+        match self.inner.settings.write() {
+            Ok(mut current) => *current = settings,
+            Err(poisoned) => *poisoned.into_inner() = settings,
+        }
+        Ok(())
+    }
+
+    fn settings(&self) -> Arc<Settings> {
+        match self.inner.settings.read() {
+            Ok(settings) => settings.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Begins a login for `username` (as typed) from `source`. Answers the same for every
@@ -193,7 +232,7 @@ impl Authenticator {
         let now = clock::now();
         let login = Login::new(id, source, now);
         let (login, actions) = self
-            .inner
+            .settings()
             .machine
             .step(
                 login,
@@ -228,7 +267,7 @@ impl Authenticator {
         let result = self.password_step(login, &password).await;
         drop(password);
         let elapsed = clock::now().since(started);
-        if let Some(rest) = self.inner.policy.password_floor.checked_sub(elapsed) {
+        if let Some(rest) = self.settings().policy.password_floor.checked_sub(elapsed) {
             tokio::time::sleep(rest).await;
         }
         result
@@ -405,7 +444,7 @@ impl Authenticator {
     ) -> (FirstFactorResult, Option<CallPlan>) {
         let inner = &self.inner;
         let now = clock::now();
-        let rules = inner.policy.lockout.password;
+        let rules = self.settings().policy.lockout.password;
         let locked = self
             .locked_until(
                 &CounterKey::PasswordFailuresOfUser(CounterKey::user(typed)),
@@ -454,10 +493,11 @@ impl Authenticator {
         identity: &Identity,
     ) -> Result<(UserFacts, CallPlan), FlowError> {
         let inner = &self.inner;
+        let settings = self.settings();
         let now = clock::now();
         let record = identity.record();
         let user = record.username().clone();
-        let enforcement = inner
+        let enforcement = settings
             .policy
             .enforcement
             .decide(inner.tfa.enforcement(&user).await?, record);
@@ -466,7 +506,7 @@ impl Authenticator {
             .locked_until(
                 &CounterKey::PhoneFailuresOfUser(CounterKey::user(&user)),
                 &CounterKey::PhoneFailuresFromSource(login.source()),
-                inner.policy.lockout.phone,
+                settings.policy.lockout.phone,
                 now,
             )
             .await?;
@@ -486,7 +526,7 @@ impl Authenticator {
         let phone = match &number {
             Err(problem) => PhoneFacts::Unusable(problem.clone()),
             Ok(Some(number)) => PhoneFacts::Known(CallTarget::of(number)),
-            Ok(None) => match inner.second_factor.number_need() {
+            Ok(None) => match settings.second_factor.number_need() {
                 NumberNeed::Optional => PhoneFacts::HeldByService,
                 _ => PhoneFacts::Unusable(NoPhone::Missing),
             },
@@ -495,7 +535,7 @@ impl Authenticator {
             .with_enforcement(enforcement)
             .with_blocked(blocked)
             .with_phone_lock(phone_lock)
-            .with_fail_mode(inner.policy.fail_open.mode(record));
+            .with_fail_mode(settings.policy.fail_open.mode(record));
         if facts.wants_bypass(now) {
             facts.bypass = inner.tfa.take_bypass(&user, now).await?;
         }
@@ -596,7 +636,8 @@ impl Authenticator {
         deadline: Timestamp,
     ) -> Result<Option<CallRule>, FlowError> {
         let counters = &self.inner.counters;
-        let limits = &self.inner.policy.calls;
+        let policy = self.settings().policy.clone();
+        let limits = &policy.calls;
         let now = clock::now();
         let user_key = CounterKey::user(user);
         if !counters
@@ -658,9 +699,10 @@ impl Authenticator {
                 },
             );
         }
+        let second_factor = self.settings().second_factor.clone();
         let task = tokio::spawn(async move {
             let wait = deadline.since(clock::now()) + TIMER_SLACK;
-            let ended = tokio::time::timeout(wait, this.inner.second_factor.verify(&request)).await;
+            let ended = tokio::time::timeout(wait, second_factor.verify(&request)).await;
             let event = match ended {
                 Ok(Ok(outcome)) => EventKind::CallEnded {
                     attempt: request.attempt,
@@ -736,7 +778,7 @@ impl Authenticator {
                 return Err(FlowError::UnknownLogin { login: id });
             };
             match self
-                .inner
+                .settings()
                 .machine
                 .step(login, Event::new(id, kind.clone()), now)
             {
@@ -758,7 +800,7 @@ impl Authenticator {
 
     /// When the store may forget `login`: a while after it ends, so the outcome can be read.
     fn expiry(&self, login: &Login, now: Timestamp) -> Timestamp {
-        let policy = &self.inner.policy;
+        let policy = self.settings().policy.clone();
         if login.is_finished() {
             now.plus(policy.result_ttl)
         } else {
@@ -772,6 +814,7 @@ impl Authenticator {
     /// Carries out the actions that need no answer: audit, counters, blocks, cancellation.
     async fn side_effects(&self, login: &Login, actions: &[Action]) {
         let inner = &self.inner;
+        let policy = self.settings().policy.clone();
         let now = clock::now();
         for action in actions {
             let done = match action {
@@ -784,18 +827,18 @@ impl Authenticator {
                         Step::Password => (
                             CounterKey::PasswordFailuresOfUser(CounterKey::user(username)),
                             CounterKey::PasswordFailuresFromSource(login.source()),
-                            inner.policy.lockout.password,
+                            policy.lockout.password,
                         ),
                         Step::Phone => (
                             CounterKey::PhoneFailuresOfUser(CounterKey::user(username)),
                             CounterKey::PhoneFailuresFromSource(login.source()),
-                            inner.policy.lockout.phone,
+                            policy.lockout.phone,
                         ),
                     };
                     let keep = rules
                         .per_user
                         .lookback()
-                        .max(inner.policy.calls.fatigue.window);
+                        .max(policy.calls.fatigue.window);
                     let user = inner.counters.record(&user_key, now, keep).await;
                     let source = inner
                         .counters

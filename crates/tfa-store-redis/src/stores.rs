@@ -1,0 +1,94 @@
+//! One node's set of stores on one connection.
+
+use std::sync::Arc;
+
+use tfa_flow::{AuthenticatorBuilder, CounterStore, PhoneBook, SessionStore, TfaStateStore};
+
+use crate::connection::Conn;
+use crate::{
+    ConfigKey, Namespace, RedisCounterStore, RedisPhoneBook, RedisSessionStore, RedisStoreError,
+    RedisTfaStateStore, SharedConfig,
+};
+
+/// The stores one node needs, on one multiplexed connection to Redis that repairs itself
+/// after a loss (commands fail closed meanwhile). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RedisStores {
+    conn: Conn,
+    sessions: Arc<RedisSessionStore>,
+    tfa_state: Arc<RedisTfaStateStore>,
+    counters: Arc<RedisCounterStore>,
+    phone_book: Arc<RedisPhoneBook>,
+}
+
+impl RedisStores {
+    /// Connects to Redis at `url` (`redis://[:password@]host[:port][/db]`) for the
+    /// deployment `namespace`. Fails with [`RedisStoreError::Unavailable`], naming the URL
+    /// without its password, when Redis does not answer within 2 s.
+    pub async fn connect(url: &str, namespace: Namespace) -> Result<Self, RedisStoreError> {
+        let conn = Conn::connect(url, namespace).await?;
+        Ok(Self {
+            sessions: Arc::new(RedisSessionStore::new(conn.clone())),
+            tfa_state: Arc::new(RedisTfaStateStore::new(conn.clone())),
+            counters: Arc::new(RedisCounterStore::new(conn.clone())),
+            phone_book: Arc::new(RedisPhoneBook::new(conn.clone())),
+            conn,
+        })
+    }
+
+    /// Logins in progress.
+    pub fn sessions(&self) -> Arc<dyn SessionStore> {
+        self.sessions.clone()
+    }
+
+    /// Enforcement settings, bypasses and fraud blocks.
+    pub fn tfa_state(&self) -> Arc<dyn TfaStateStore> {
+        self.tfa_state.clone()
+    }
+
+    /// Lockout and call-limit counters, and the outstanding-call holds.
+    pub fn counters(&self) -> Arc<dyn CounterStore> {
+        self.counters.clone()
+    }
+
+    /// Users' phone numbers (direct mode), with [`RedisPhoneBook::set_number`] to fill it.
+    pub fn phone_book(&self) -> Arc<RedisPhoneBook> {
+        self.phone_book.clone()
+    }
+
+    /// The phone book as the [`Authenticator`](tfa_flow::Authenticator) takes it.
+    pub fn phone_book_dyn(&self) -> Arc<dyn PhoneBook> {
+        self.phone_book.clone()
+    }
+
+    /// Puts the session, TFA-state and counter stores into `builder`. The phone book is left
+    /// out: set it with [`AuthenticatorBuilder::phone_book`] where numbers live in Redis
+    /// rather than in the directory.
+    pub fn attach(&self, builder: AuthenticatorBuilder) -> AuthenticatorBuilder {
+        builder
+            .session_store(self.sessions())
+            .tfa_state_store(self.tfa_state())
+            .counter_store(self.counters())
+    }
+
+    /// The deployment's shared configuration, its secrets sealed and opened with `key`.
+    pub fn shared_config(&self, key: ConfigKey) -> SharedConfig {
+        SharedConfig::new(self.conn.clone(), key)
+    }
+
+    /// The URL, password removed.
+    pub fn url(&self) -> &str {
+        self.conn.url()
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &Namespace {
+        self.conn.namespace()
+    }
+
+    /// Requests sent to Redis by these stores so far: each command or script run is one
+    /// round trip (a script the server has not seen yet costs one more, once).
+    pub fn requests_sent(&self) -> u64 {
+        self.conn.requests()
+    }
+}
