@@ -257,4 +257,51 @@ mod tests {
             .to_string();
         assert!(err.contains("ring_timeout"), "{err}");
     }
+
+    /// The example in docs/configuration.md, section "login-portal".
+    const DOCUMENTED: &str = r#"
+listen = "127.0.0.1:8080"          # behind a TLS-terminating proxy on the same host
+audit_log = "/var/log/login-portal/audit.jsonl"
+tfa_settings = "/var/lib/login-portal/tfa-settings.json"
+trusted_proxies = ["127.0.0.1"]
+
+[cookie]
+same_site = "strict"
+
+[phonefactor]
+mode = "agent"
+[phonefactor.agent]
+url = "https://mfa.corp.example/MultiFactorAuthWebServiceSdk/PfWsSdk.asmx"
+username = 'CORP\svc-portal'
+password_file = "agent.password"
+trust_roots = ["corp-root.pem"]
+
+[first_factor]
+backend = "active_directory"
+url = "ldaps://dc1.corp.example"
+domain = "corp.example"
+netbios_domain = "CORP"
+service_account = { name = "svc-portal@corp.example", password_file = "ad.password" }
+
+[policy.machine]
+ring_timeout = 60
+allowed_countries = [1]
+"#;
+
+    #[test]
+    fn the_documented_example_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ad.password"), "secret\n").unwrap();
+        let config =
+            PortalConfig::from_toml(DOCUMENTED, Path::new("portal.toml"), dir.path()).unwrap();
+        assert!(matches!(
+            config.first_factor,
+            FirstFactorConfig::ActiveDirectory(_)
+        ));
+        assert_eq!(config.policy.machine.allowed_countries, Some(vec![1]));
+        assert_eq!(
+            config.trusted_proxies,
+            ["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
+    }
 }

@@ -5,6 +5,7 @@
 // Test fixtures unwrap freely: a failed setup is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod config;
 mod flow;
 mod forms;
 mod support;
