@@ -228,3 +228,34 @@ pub fn processes_naming(marker: &Path) -> Vec<u32> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_browser_is_an_error_that_says_how_to_install_it() {
+        let err = locate(
+            "chromium",
+            "E2E_VARIABLE_NOBODY_SETS",
+            "/nonexistent/usr/bin/chromium",
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("chromium is not installed: /nonexistent/usr/bin/chromium"),
+            "{message}"
+        );
+        assert!(
+            message.contains("apt-get install -y chromium chromium-driver"),
+            "{message}"
+        );
+        assert!(message.contains("scripts/test.sh"), "{message}");
+    }
+
+    #[test]
+    fn an_installed_program_is_found_at_its_default_path() {
+        let path = locate("sh", "E2E_VARIABLE_NOBODY_SETS", "/bin/sh").unwrap();
+        assert_eq!(path, Path::new("/bin/sh"));
+    }
+}

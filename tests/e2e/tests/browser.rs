@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use e2e::{Browser, E2eError};
-use login_portal::{DemoOptions, DemoUser, PortalHandle};
+use login_portal::{DemoMode, DemoOptions, DemoUser, PortalHandle};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -249,19 +249,44 @@ async fn sign_in_until_ringing(browser: &Browser, portal: &PortalHandle, user: &
     browser.screenshot("call-ringing").await.or_fail();
 }
 
-/// On the simulator's phone page in a second tab, presses `button` (`pound`, `fraud`, ...)
-/// for the call ringing for `user`, then goes back to the portal's tab.
+/// What the person does on the simulator's phone page.
+#[derive(Clone, Copy)]
+enum Answer<'a> {
+    /// Presses the button with this `value` (`pound`, `fraud`, `no-answer`).
+    Button(&'a str),
+    /// Types the PIN into the call's PIN field and presses "Key PIN + #".
+    Pin(&'a str),
+}
+
+/// On the simulator's phone page in a second tab, answers the call ringing for `user`, then
+/// goes back to the portal's tab.
 async fn answer_on_phone_page(
     browser: &Browser,
     portal: &PortalHandle,
     user: &DemoUser,
-    button: &str,
+    answer: Answer<'_>,
 ) {
     let call = ringing_call(portal, user).await;
     let portal_tab = browser.current_tab().await.or_fail();
     browser.open_tab(portal.phones_url()).await.or_fail();
-    let selector = format!("form[action='/control/calls/{call}/answer'] button[value='{button}']");
+    let form = format!("form[action='/control/calls/{call}/answer']");
+    let selector = match answer {
+        Answer::Button(value) => format!("{form} button[value='{value}']"),
+        Answer::Pin(_) => format!("{form} button.pin"),
+    };
     browser.wait_for(&selector, WAIT).await.or_fail();
+    if let Answer::Pin(pin) = answer {
+        // The page stops reloading itself while its PIN field has the focus.
+        browser
+            .fill(&format!("{form} input[name='pin']"), pin)
+            .await
+            .or_fail();
+        assert_eq!(
+            browser.attr(&selector, "value").await.or_fail().as_deref(),
+            Some(format!("pin:{pin}").as_str()),
+            "the page's script copies the PIN into the button"
+        );
+    }
     browser.screenshot("phone-ringing").await.or_fail();
     browser.click(&selector).await.or_fail();
     // The form posts, then the page comes back without the call.
@@ -274,7 +299,7 @@ async fn answer_on_phone_page(
     {
         assert!(
             start.elapsed() < WAIT,
-            "call {call} still ringing after {button}"
+            "call {call} still ringing after the answer"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -289,7 +314,7 @@ async fn whole_sign_in_answered_with_pound_on_the_phone_page_lands_signed_in() {
     let browser = launch("sign-in").await;
 
     sign_in_until_ringing(&browser, &portal, &alice).await;
-    answer_on_phone_page(&browser, &portal, &alice, "pound").await;
+    answer_on_phone_page(&browser, &portal, &alice, Answer::Button("pound")).await;
 
     browser.wait_for("#signed-in", WAIT).await.or_fail();
     assert_eq!(
@@ -325,6 +350,33 @@ async fn whole_sign_in_answered_with_pound_on_the_phone_page_lands_signed_in() {
             "portal-signed-out"
         ]
     );
+
+    browser.close().await.or_fail();
+    portal.shutdown().await;
+}
+
+#[tokio::test]
+async fn pin_keyed_on_the_phone_page_signs_a_pin_mode_user_in() {
+    let portal = start_portal().await;
+    let bob = demo_user(&portal, "bob");
+    let DemoMode::Pin(pin) = &bob.mode else {
+        panic!("bob answers with a PIN in the demo: {:?}", bob.mode);
+    };
+    let browser = launch("pin").await;
+
+    sign_in_until_ringing(&browser, &portal, &bob).await;
+    answer_on_phone_page(&browser, &portal, &bob, Answer::Pin(pin)).await;
+
+    browser.wait_for("#signed-in", WAIT).await.or_fail();
+    assert_eq!(
+        browser.text("#signed-in").await.or_fail(),
+        "You are signed in as bob."
+    );
+    browser.screenshot("signed-in").await.or_fail();
+    let calls = control(&portal, "control/calls").await;
+    assert_eq!(calls[0]["pin_mode"], "pin", "{calls}");
+    assert_eq!(calls[0]["answered_by_hand"], true);
+    assert_eq!(calls[0]["authenticated"], true);
 
     browser.close().await.or_fail();
     portal.shutdown().await;
@@ -379,7 +431,7 @@ async fn fraud_reported_on_the_phone_page_fails_the_login_and_is_audited() {
     let browser = launch("fraud").await;
 
     sign_in_until_ringing(&browser, &portal, &alice).await;
-    answer_on_phone_page(&browser, &portal, &alice, "fraud").await;
+    answer_on_phone_page(&browser, &portal, &alice, Answer::Button("fraud")).await;
 
     browser.wait_for("#login-failed", WAIT).await.or_fail();
     assert_eq!(
