@@ -20,6 +20,10 @@ use crate::{PortalError, SameSite};
 /// tfa_settings = "tfa-settings.json"   # optional: TFA on/off per user, bypasses, blocks
 /// trusted_proxies = ["127.0.0.1"]      # optional: believe their X-Forwarded-For
 ///
+/// [tls]                                # optional: serve HTTPS directly
+/// cert_file = "portal.pem"
+/// key_file = "portal.key"
+///
 /// [cookie]
 /// secure = true                        # default true: serve over HTTPS (or a TLS proxy)
 /// same_site = "strict"                 # or "lax"
@@ -50,6 +54,7 @@ pub struct PortalConfig {
     pub(crate) tfa_settings: Option<PathBuf>,
     pub(crate) trusted_proxies: Vec<IpAddr>,
     pub(crate) cookie: CookieConfig,
+    pub(crate) tls: Option<TlsConfig>,
     pub(crate) phonefactor: VerifierConfig,
     pub(crate) first_factor: FirstFactorConfig,
     pub(crate) policy: Policy,
@@ -87,6 +92,14 @@ impl CookieConfig {
     }
 }
 
+/// `[tls]`: serve HTTPS directly with this certificate chain and key (PEM files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsConfig {
+    pub(crate) cert_file: PathBuf,
+    pub(crate) key_file: PathBuf,
+}
+
 /// The file as written, before paths are resolved and sections are read.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +112,7 @@ struct Raw {
     trusted_proxies: Vec<IpAddr>,
     #[serde(default)]
     cookie: CookieConfig,
+    tls: Option<TlsConfig>,
     phonefactor: VerifierConfig,
     first_factor: toml::Table,
     #[serde(default)]
@@ -146,6 +160,10 @@ impl PortalConfig {
             tfa_settings: raw.tfa_settings.map(|p| base.join(p)),
             trusted_proxies: raw.trusted_proxies,
             cookie: raw.cookie,
+            tls: raw.tls.map(|tls| TlsConfig {
+                cert_file: base.join(tls.cert_file),
+                key_file: base.join(tls.key_file),
+            }),
             phonefactor: raw.phonefactor,
             first_factor,
             policy: raw.policy,

@@ -194,7 +194,7 @@ pub async fn start_demo(options: DemoOptions) -> Result<PortalHandle, PortalErro
         sim,
         temp,
     };
-    launch(parts, options.listen, Some(demo)).await
+    launch(parts, options.listen, None, Some(demo)).await
 }
 
 async fn start_simulator(
@@ -232,34 +232,59 @@ async fn start_simulator(
         .map_err(|source| PortalError::Simulator { source })
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], PortalError> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| PortalError::Random {
-        reason: e.to_string(),
-    })?;
-    Ok(bytes)
+/// `n` characters drawn uniformly from `alphabet` (rejection sampling: no modulo bias).
+fn random_from(alphabet: &[u8], n: usize) -> Result<String, PortalError> {
+    let len = alphabet.len();
+    // The largest multiple of `len` that fits in a byte: bytes at or above it are redrawn.
+    let limit = 256 - 256 % len;
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| PortalError::Random {
+            reason: e.to_string(),
+        })?;
+        for b in bytes.iter().map(|b| usize::from(*b)).filter(|b| *b < limit) {
+            if out.len() == n {
+                break;
+            }
+            if let Some(c) = alphabet.get(b % len) {
+                out.push(char::from(*c));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `n` random decimal digits.
 fn random_digits(n: usize) -> Result<String, PortalError> {
-    let bytes = random_bytes::<16>()?;
-    Ok(bytes
-        .iter()
-        .take(n)
-        .map(|b| char::from(b'0' + b % 10))
-        .collect())
+    random_from(b"0123456789", n)
 }
 
-/// A random password easy to type: three groups of four lower-case letters and digits.
+/// A random password easy to type: three groups of four lower-case letters and digits
+/// (about 59 bits).
 fn random_password() -> Result<String, PortalError> {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let bytes = random_bytes::<12>()?;
-    let mut out = String::with_capacity(14);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 && i % 4 == 0 {
-            out.push('-');
-        }
-        out.push(char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]));
+    let chars = random_from(b"abcdefghjkmnpqrstuvwxyz23456789", 12)?;
+    let groups: Vec<&str> = [0, 4, 8]
+        .iter()
+        .filter_map(|i| chars.get(*i..*i + 4))
+        .collect();
+    Ok(groups.join("-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_secrets_have_their_shape_and_differ() {
+        let pin = random_digits(4).unwrap();
+        assert!(
+            pin.len() == 4 && pin.bytes().all(|b| b.is_ascii_digit()),
+            "{pin}"
+        );
+        let password = random_password().unwrap();
+        assert_eq!(password.len(), 14, "{password}");
+        assert_eq!(password.matches('-').count(), 2, "{password}");
+        assert_ne!(password, random_password().unwrap());
     }
-    Ok(out)
 }

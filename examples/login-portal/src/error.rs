@@ -96,6 +96,14 @@ pub enum PortalError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error("tls: {path}: {reason}")]
+    Tls {
+        /// The certificate or key file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}")]
     Listen {

@@ -66,6 +66,7 @@ mod routes;
 mod server;
 mod session;
 mod stores;
+mod tls;
 
 pub use audit::JsonLinesAuditSink;
 pub use config::PortalConfig;

@@ -1,7 +1,7 @@
 //! The request handlers: one per page and form.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use crate::audit::{PortalEvent, PortalKind};
 use crate::pages;
 use crate::server::App;
 use crate::session::{Snapshot, Stage};
+use crate::tls::Peer;
 
 /// How often the call page's events look at the phone, where it can be watched.
 const WATCH_TICK: Duration = Duration::from_millis(100);
@@ -141,7 +142,7 @@ pub(crate) struct UsernameForm {
 /// a redirect to the password page.
 pub(crate) async fn submit_username(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<UsernameForm>,
 ) -> Response {
@@ -210,7 +211,7 @@ pub(crate) struct PasswordForm {
 /// answer comes at once (the call page waits for it).
 pub(crate) async fn submit_password(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
@@ -445,7 +446,7 @@ pub(crate) struct TokenForm {
 /// `POST /call/cancel`: stops the call and ends the login.
 pub(crate) async fn cancel_call(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
@@ -482,7 +483,7 @@ pub(crate) async fn signed_in_page(State(app): Shared, headers: HeaderMap) -> Re
 /// `POST /sign-out`: ends the session and removes the cookie.
 pub(crate) async fn sign_out(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {

@@ -23,6 +23,7 @@ use crate::client_addr::TrustedProxies;
 use crate::cookie::CookieSettings;
 use crate::progress::CallWatch;
 use crate::session::Sessions;
+use crate::tls::{self, Peer, TlsListener};
 use crate::{DemoUser, PortalConfig, PortalError, StoreSet, routes};
 
 /// Most browser sessions held at once; beyond it, lapsed ones are swept and then new
@@ -99,6 +100,7 @@ async fn security_headers(mut response: Response) -> Response {
 pub(crate) async fn launch(
     parts: AppParts,
     listen: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
     demo: Option<DemoParts>,
 ) -> Result<PortalHandle, PortalError> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -136,26 +138,46 @@ pub(crate) async fn launch(
             }
         })
     };
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop = stop_rx;
-    let server = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.changed().await;
-        };
-        if let Err(error) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(%error, "the portal's server stopped");
+    let service = router(app).into_make_service_with_connect_info::<Peer>();
+    let mut stop = stop_rx.clone();
+    let shutdown = async move {
+        let _ = stop.changed().await;
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = match tls {
+        None => tokio::spawn(async move {
+            let served = axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await;
+            sweeper.abort();
+            if let Err(error) = served {
+                tracing::error!(%error, "the portal's server stopped");
+            }
+        }),
+        Some(config) => {
+            let listener = TlsListener::new(listener, config, stop_rx).map_err(|source| {
+                PortalError::Listen {
+                    addr: listen,
+                    source,
+                }
+            })?;
+            tokio::spawn(async move {
+                let served = axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await;
+                sweeper.abort();
+                if let Err(error) = served {
+                    tracing::error!(%error, "the portal's server stopped");
+                }
+            })
         }
-        sweeper.abort();
-    });
+    };
     let (phones_url, demo_users, sim, temp) = match demo {
         Some(d) => (d.phones_url, d.users, Some(d.sim), Some(d.temp)),
         None => (String::new(), Vec::new(), None, None),
     };
     Ok(PortalHandle {
-        url: format!("http://{local_addr}/"),
+        url: format!("{scheme}://{local_addr}/"),
         local_addr,
         phones_url,
         demo_users,
@@ -234,6 +256,10 @@ impl PortalHandle {
 /// Starts the portal against a real deployment described by `config`, with the stores of
 /// `stores` (see [`open_stores`](crate::open_stores)).
 pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandle, PortalError> {
+    let tls = match &config.tls {
+        Some(tls) => Some(tls::server_config(&tls.cert_file, &tls.key_file)?),
+        None => None,
+    };
     let audit = Arc::new(JsonLinesAuditSink::open(&config.audit_log)?);
     let verifier = config
         .phonefactor
@@ -282,5 +308,5 @@ pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandl
         watch: None,
         audit,
     };
-    launch(parts, config.listen, None).await
+    launch(parts, config.listen, tls, None).await
 }

@@ -36,6 +36,22 @@ fn write_config(dir: &Path, sim_direct_toml: &Path, extra: &str) -> std::path::P
     path
 }
 
+/// Writes `users.json` into `dir` with `names`, each with [`PASSWORD`] and a US number.
+async fn write_users(dir: &Path, names: &[&str]) {
+    let users = LocalDirectory::open_or_create(dir.join("users.json"), HashParams::default())
+        .await
+        .unwrap();
+    for name in names {
+        users
+            .add_user(
+                NewUser::new(Username::new(name).unwrap(), SecretString::from(PASSWORD))
+                    .phone(PhoneNumber::parse_stored("1 9259249500").unwrap()),
+            )
+            .await
+            .unwrap();
+    }
+}
+
 /// A request carrying the session cookie by hand (a cookie store would not send a
 /// `Secure` cookie over plain HTTP).
 async fn send(
@@ -197,9 +213,7 @@ async fn a_configured_portal_refuses_to_start_without_its_audit_file() {
         .start()
         .await
         .unwrap();
-    LocalDirectory::open_or_create(dir.path().join("users.json"), HashParams::default())
-        .await
-        .unwrap();
+    write_users(dir.path(), &["dora"]).await;
     let file = write_config(dir.path(), sim.direct_config_path(), "");
     let text = std::fs::read_to_string(&file).unwrap().replace(
         "audit_log = \"audit.jsonl\"",
@@ -216,5 +230,74 @@ async fn a_configured_portal_refuses_to_start_without_its_audit_file() {
             dir.path().join("missing/audit.jsonl").display()
         )
     );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_portal_with_a_certificate_serves_https_only_and_marks_its_cookie_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .pki_dir(dir.path().join("simulator"))
+        .without_agent()
+        .without_control()
+        .start()
+        .await
+        .unwrap();
+    write_users(dir.path(), &["dora"]).await;
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    std::fs::write(dir.path().join("portal.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("portal.key"),
+        certified.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let file = write_config(
+        dir.path(),
+        sim.direct_config_path(),
+        "[tls]\ncert_file = \"portal.pem\"\nkey_file = \"portal.key\"",
+    );
+    let config = PortalConfig::from_file(&file).unwrap();
+    let stores = login_portal::open_stores("memory").await.unwrap();
+    let portal = login_portal::serve(config, stores).await.unwrap();
+    assert!(
+        portal.url().starts_with("https://127.0.0.1:"),
+        "{}",
+        portal.url()
+    );
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let response = client.get(portal.url()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-login-portal="), "{cookie}");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"username-form\"")
+    );
+
+    // Plain HTTP to the same port gets no page.
+    let plain = portal.url().replacen("https://", "http://", 1);
+    assert!(cookieless().get(plain).send().await.is_err());
+    portal.shutdown().await;
     sim.shutdown().await;
 }
