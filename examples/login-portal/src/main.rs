@@ -18,7 +18,8 @@ struct Args {
     /// docs/configuration.md, "login-portal"). Without it: the demo.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Listen here (default: the file's `listen`, or 127.0.0.1:8080 for the demo).
+    /// Listen here (default: the file's `listen`; for the demo 127.0.0.1:8080, or a free
+    /// port when that is taken).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// Where logins in progress and counters live: `memory`.
@@ -69,10 +70,12 @@ async fn run(args: Args) -> Result<(), PortalError> {
                 // Validate the value all the same, so a typo is not silently ignored.
                 login_portal::open_stores(&args.store).await?;
             }
-            let listen = args
-                .listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-            let portal = login_portal::start_demo(DemoOptions::default().listen(listen)).await?;
+            let portal = match args.listen {
+                Some(listen) => {
+                    login_portal::start_demo(DemoOptions::default().listen(listen)).await?
+                }
+                None => demo_on_default_port().await?,
+            };
             print_demo(&portal);
             portal
         }
@@ -83,6 +86,21 @@ async fn run(args: Args) -> Result<(), PortalError> {
     }
     portal.shutdown().await;
     Ok(())
+}
+
+/// The demo on 127.0.0.1:8080, or on a free port when 8080 is taken.
+async fn demo_on_default_port() -> Result<PortalHandle, PortalError> {
+    let preferred = SocketAddr::from(([127, 0, 0, 1], 8080));
+    match login_portal::start_demo(DemoOptions::default().listen(preferred)).await {
+        Err(PortalError::Listen { source, .. })
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            eprintln!("login-portal: {preferred} is in use; listening on a free port instead");
+            let any = SocketAddr::from(([127, 0, 0, 1], 0));
+            login_portal::start_demo(DemoOptions::default().listen(any)).await
+        }
+        other => other,
+    }
 }
 
 fn print_demo(portal: &PortalHandle) {
