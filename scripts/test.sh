@@ -14,6 +14,7 @@ NEEDED=(
   "samba-ad-provision:/usr/share/samba/setup/ad-schema"
   "openssl:openssl"
   "curl:curl"
+  "redis-server:redis-server"
   "chromium:/usr/bin/chromium"
   "chromium-driver:/usr/bin/chromedriver"
 )

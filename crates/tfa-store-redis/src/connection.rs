@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, ScriptInvocation};
+use redis::io::tcp::TcpSettings;
+use redis::{FromRedisValue, IntoConnectionInfo, ScriptInvocation};
 
 use crate::{Namespace, RedisStoreError};
 
@@ -21,7 +22,35 @@ pub(crate) struct Conn {
     manager: ConnectionManager,
     namespace: Namespace,
     url: Arc<str>,
-    commands: Arc<AtomicU64>,
+    meter: Arc<Meter>,
+}
+
+/// Requests sent, and round trips: a request sent while none is outstanding starts a round
+/// trip; requests sent together (pipelined on the one connection) share it.
+#[derive(Debug, Default)]
+struct Meter {
+    requests: AtomicU64,
+    round_trips: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+/// One request in flight, counted on the meter until dropped.
+struct InFlight<'a>(&'a Meter);
+
+impl<'a> InFlight<'a> {
+    fn start(meter: &'a Meter) -> Self {
+        meter.requests.fetch_add(1, Ordering::Relaxed);
+        if meter.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
+            meter.round_trips.fetch_add(1, Ordering::Relaxed);
+        }
+        Self(meter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl fmt::Debug for Conn {
@@ -39,10 +68,17 @@ impl Conn {
     /// fail (closed) until then.
     pub(crate) async fn connect(url: &str, namespace: Namespace) -> Result<Self, RedisStoreError> {
         let shown = redact(url);
-        let client = redis::Client::open(url).map_err(|e| RedisStoreError::InvalidUrl {
+        let invalid = |e: redis::RedisError| RedisStoreError::InvalidUrl {
             url: shown.clone(),
             reason: e.to_string(),
-        })?;
+        };
+        // Requests are small and answered at once: without TCP_NODELAY a request sent while
+        // another is unanswered waits for a delayed ACK (tens of milliseconds).
+        let info = url
+            .into_connection_info()
+            .map_err(invalid)?
+            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).map_err(invalid)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -59,7 +95,7 @@ impl Conn {
             manager,
             namespace,
             url: shown.into(),
-            commands: Arc::new(AtomicU64::new(0)),
+            meter: Arc::default(),
         })
     }
 
@@ -71,9 +107,14 @@ impl Conn {
         &self.url
     }
 
-    /// Requests sent so far (one per command or script run; each is one round trip).
+    /// Requests sent so far (one per command or script run).
     pub(crate) fn requests(&self) -> u64 {
-        self.commands.load(Ordering::Relaxed)
+        self.meter.requests.load(Ordering::Relaxed)
+    }
+
+    /// Round trips so far: requests sent while others were outstanding do not count again.
+    pub(crate) fn round_trips(&self) -> u64 {
+        self.meter.round_trips.load(Ordering::Relaxed)
     }
 
     /// Runs one command.
@@ -84,9 +125,11 @@ impl Conn {
     ) -> Result<T, RedisStoreError> {
         let mut retried = false;
         loop {
-            self.commands.fetch_add(1, Ordering::Relaxed);
             let mut manager = self.manager.clone();
-            match command.query_async(&mut manager).await {
+            let in_flight = InFlight::start(&self.meter);
+            let result = command.query_async(&mut manager).await;
+            drop(in_flight);
+            match result {
                 Err(e) if resend(&e, &mut retried) => continue,
                 done => return done.map_err(|e| RedisStoreError::command(operation, e)),
             }
@@ -102,9 +145,11 @@ impl Conn {
     ) -> Result<T, RedisStoreError> {
         let mut retried = false;
         loop {
-            self.commands.fetch_add(1, Ordering::Relaxed);
             let mut manager = self.manager.clone();
-            match invocation.invoke_async(&mut manager).await {
+            let in_flight = InFlight::start(&self.meter);
+            let result = invocation.invoke_async(&mut manager).await;
+            drop(in_flight);
+            match result {
                 Err(e) if resend(&e, &mut retried) => continue,
                 done => return done.map_err(|e| RedisStoreError::command(operation, e)),
             }

@@ -86,9 +86,16 @@ impl RedisStores {
         self.conn.namespace()
     }
 
-    /// Requests sent to Redis by these stores so far: each command or script run is one
-    /// round trip (a script the server has not seen yet costs one more, once).
+    /// Requests sent to Redis by these stores so far: one per command or script run (a
+    /// script the server has not seen yet costs one more, once).
     pub fn requests_sent(&self) -> u64 {
         self.conn.requests()
+    }
+
+    /// Round trips to Redis so far: a request sent while none of these stores' requests is
+    /// outstanding starts one; requests sent together share it. Per login, this is the
+    /// latency Redis adds in units of the network round trip (when only that login runs).
+    pub fn round_trips(&self) -> u64 {
+        self.conn.round_trips()
     }
 }

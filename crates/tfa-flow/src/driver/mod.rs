@@ -73,6 +73,8 @@ struct Settings {
 struct Live {
     changed: watch::Sender<()>,
     call: Option<AbortHandle>,
+    /// The call ended and its task is writing the outcome: no longer abortable.
+    recording: bool,
 }
 
 /// What the application knows about the user that the call needs (not stored: it stays on
@@ -497,21 +499,31 @@ impl Authenticator {
         let now = clock::now();
         let record = identity.record();
         let user = record.username().clone();
-        let enforcement = settings
-            .policy
-            .enforcement
-            .decide(inner.tfa.enforcement(&user).await?, record);
-        let blocked = inner.tfa.is_blocked(&user).await?;
-        let phone_lock = self
-            .locked_until(
-                &CounterKey::PhoneFailuresOfUser(CounterKey::user(&user)),
-                &CounterKey::PhoneFailuresFromSource(login.source()),
+        let booked = async {
+            match &inner.phone_book {
+                Some(book) => book.number(&user).await,
+                None => Ok(None),
+            }
+        };
+        let phone_failures = (
+            CounterKey::PhoneFailuresOfUser(CounterKey::user(&user)),
+            CounterKey::PhoneFailuresFromSource(login.source()),
+        );
+        // Independent reads go out together: one round trip to a shared store, not five.
+        let (user_setting, blocked, phone_lock, booked) = tokio::try_join!(
+            inner.tfa.enforcement(&user),
+            inner.tfa.is_blocked(&user),
+            self.locked_until(
+                &phone_failures.0,
+                &phone_failures.1,
                 settings.policy.lockout.phone,
                 now,
-            )
-            .await?;
+            ),
+            booked,
+        )?;
+        let enforcement = settings.policy.enforcement.decide(user_setting, record);
         let number: Result<Option<PhoneNumber>, NoPhone> = match &inner.phone_book {
-            Some(book) => Ok(book.number(&user).await?),
+            Some(_) => Ok(booked),
             None => match record.phone() {
                 None => Ok(None),
                 Some(PhoneField::Parsed(number)) => Ok(Some(number.clone())),
@@ -554,12 +566,11 @@ impl Authenticator {
         now: Timestamp,
     ) -> Result<Option<Timestamp>, FlowError> {
         let counters = &self.inner.counters;
-        let by_user = counters
-            .history(user_key, now.minus(rules.per_user.lookback()))
-            .await?;
-        let by_source = counters
-            .history(source_key, now.minus(rules.per_source.lookback()))
-            .await?;
+        // Independent reads go out together: one round trip to a shared store, not two.
+        let (by_user, by_source) = tokio::try_join!(
+            counters.history(user_key, now.minus(rules.per_user.lookback())),
+            counters.history(source_key, now.minus(rules.per_source.lookback())),
+        )?;
         Ok(rules
             .per_user
             .locked_until(&by_user, now)
@@ -655,33 +666,55 @@ impl Authenticator {
         let to_user_key = CounterKey::CallsToUser(user_key.clone());
         let number_keys =
             number.map(|n| (CounterKey::CallsToNumber(n.e164()), n.country_code().get()));
+        let failed_key = CounterKey::PhoneFailuresOfUser(user_key);
+        let country_key = number_keys
+            .as_ref()
+            .map(|(_, country)| CounterKey::CallsToCountry(*country));
+        let by_number = async {
+            match (&number_keys, &country_key) {
+                (Some((number_key, _)), Some(country_key)) => {
+                    let (to_number, to_country) = tokio::try_join!(
+                        counters.history(number_key, since),
+                        counters.history(country_key, since),
+                    )?;
+                    Ok(Some((to_number, to_country)))
+                }
+                _ => Ok(None),
+            }
+        };
+        // Independent reads (and then writes) go out together: one round trip each to a
+        // shared store.
+        let (to_user, failed, by_number) = tokio::try_join!(
+            counters.history(&to_user_key, since),
+            counters.history(&failed_key, since),
+            by_number,
+        )?;
         let mut history = CallHistory {
-            to_user: counters.history(&to_user_key, since).await?,
-            failed: counters
-                .history(&CounterKey::PhoneFailuresOfUser(user_key), since)
-                .await?,
+            to_user,
+            failed,
             ..CallHistory::default()
         };
-        if let Some((number_key, country)) = &number_keys {
-            history.to_number = Some(counters.history(number_key, since).await?);
-            history.to_country = Some((
-                *country,
-                counters
-                    .history(&CounterKey::CallsToCountry(*country), since)
-                    .await?,
-            ));
+        if let (Some((to_number, to_country)), Some((_, country))) = (by_number, &number_keys) {
+            history.to_number = Some(to_number);
+            history.to_country = Some((*country, to_country));
         }
         if let Err(rule) = limits.check(&history, now) {
             return Ok(Some(rule));
         }
         let keep = limits.lookback();
-        counters.record(&to_user_key, now, keep).await?;
-        if let Some((number_key, country)) = number_keys {
-            counters.record(&number_key, now, keep).await?;
-            counters
-                .record(&CounterKey::CallsToCountry(country), now, keep)
-                .await?;
-        }
+        let by_number = async {
+            match (&number_keys, &country_key) {
+                (Some((number_key, _)), Some(country_key)) => {
+                    tokio::try_join!(
+                        counters.record(number_key, now, keep),
+                        counters.record(country_key, now, keep),
+                    )?;
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        };
+        tokio::try_join!(counters.record(&to_user_key, now, keep), by_number)?;
         Ok(None)
     }
 
@@ -696,6 +729,7 @@ impl Authenticator {
                 Live {
                     changed,
                     call: None,
+                    recording: false,
                 },
             );
         }
@@ -721,14 +755,16 @@ impl Authenticator {
                 }
                 Err(_) => EventKind::Tick,
             };
-            // Leave the live table first: ending the login cancels its call, and a task must
-            // not abort itself half-way through recording its own outcome.
-            let live = this
-                .inner
-                .live
-                .lock()
-                .ok()
-                .and_then(|mut live| live.remove(&id));
+            // Stop being abortable first: ending the login cancels its call, and a task must
+            // not abort itself half-way through recording its own outcome. The entry stays
+            // until the outcome is written, so that a waiter arriving meanwhile (slower with a
+            // shared store) is woken by it rather than by its next poll.
+            if let Ok(mut live) = this.inner.live.lock()
+                && let Some(entry) = live.get_mut(&id)
+            {
+                entry.recording = true;
+                entry.call = None;
+            }
             match this.apply(id, event).await {
                 Ok(Applied::Stepped(login, actions)) => this.side_effects(&login, &actions).await,
                 Ok(Applied::Rejected(..)) => {}
@@ -736,6 +772,12 @@ impl Authenticator {
                     tracing::error!(login = %id, %error, "could not record the call's outcome")
                 }
             }
+            let live = this
+                .inner
+                .live
+                .lock()
+                .ok()
+                .and_then(|mut live| live.remove(&id));
             this.release_hold(id, &request.username).await;
             if let Some(live) = live {
                 live.changed.send_replace(());
@@ -743,6 +785,7 @@ impl Authenticator {
         });
         if let Ok(mut live) = self.inner.live.lock()
             && let Some(entry) = live.get_mut(&id)
+            && !entry.recording
         {
             entry.call = Some(task.abort_handle());
         }
@@ -835,15 +878,13 @@ impl Authenticator {
                             policy.lockout.phone,
                         ),
                     };
-                    let keep = rules
-                        .per_user
-                        .lookback()
-                        .max(policy.calls.fatigue.window);
-                    let user = inner.counters.record(&user_key, now, keep).await;
-                    let source = inner
-                        .counters
-                        .record(&source_key, now, rules.per_source.lookback())
-                        .await;
+                    let keep = rules.per_user.lookback().max(policy.calls.fatigue.window);
+                    let (user, source) = tokio::join!(
+                        inner.counters.record(&user_key, now, keep),
+                        inner
+                            .counters
+                            .record(&source_key, now, rules.per_source.lookback()),
+                    );
                     user.and(source)
                 }
                 Action::ClearFailures { step, username } => {
