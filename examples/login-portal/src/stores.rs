@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use tfa_flow::{CounterStore, MemoryCounterStore, MemorySessionStore, SessionStore, TfaStateStore};
+use tfa_store_redis::{Namespace, RedisStores};
 
 use crate::PortalError;
 
@@ -21,12 +22,19 @@ pub struct StoreSet {
 }
 
 /// The `--store` values accepted, for the error message.
-const EXPECTED: &str = "\"memory\"";
+const EXPECTED: &str = "\"memory\" or \"redis://host[:port][/db][#namespace]\"";
+
+/// The key prefix in Redis when the `--store` URL names none.
+const DEFAULT_NAMESPACE: &str = "login-portal";
 
 /// Opens the stores that `spec` (the `--store` value) names:
 ///
 /// - `memory` (the default): everything in this process; logins in progress and counters
 ///   are lost on restart, and one portal cannot share them with another.
+///
+/// - `redis://[:password@]host[:port][/db][#namespace]`: logins, counters and TFA settings in
+///   Redis (`tfa-store-redis`), shared by every portal node pointed at it, under the key
+///   prefix `namespace` (default `login-portal`). Redis must answer at start.
 ///
 /// Any other value is refused with [`PortalError::UnknownStore`].
 pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
@@ -36,6 +44,22 @@ pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
             counters: Arc::new(MemoryCounterStore::new()),
             tfa: None,
         }),
+        url if url.starts_with("redis://") => {
+            let (url, namespace) = url.split_once('#').unwrap_or((url, DEFAULT_NAMESPACE));
+            let redis_error = |source: tfa_store_redis::RedisStoreError| PortalError::Store {
+                store: "redis",
+                source: Box::new(source),
+            };
+            let namespace = Namespace::new(namespace).map_err(redis_error)?;
+            let stores = RedisStores::connect(url, namespace)
+                .await
+                .map_err(redis_error)?;
+            Ok(StoreSet {
+                sessions: stores.sessions(),
+                counters: stores.counters(),
+                tfa: Some(stores.tfa_state()),
+            })
+        }
         other => Err(PortalError::UnknownStore {
             value: other.to_owned(),
             expected: EXPECTED,
@@ -53,7 +77,33 @@ mod tests {
         let err = open_stores("etcd://x").await.unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown store \"etcd://x\": expected \"memory\""
+            "unknown store \"etcd://x\": expected \"memory\" or \"redis://host[:port][/db][#namespace]\""
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_named_without_its_password() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let err = open_stores(&format!("redis://:hunter2@127.0.0.1:{port}/#portal-a"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "cannot open the redis store");
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert_eq!(
+            cause,
+            format!("cannot connect to redis at redis://:***@127.0.0.1:{port}/")
+        );
+        let err = open_stores("redis://127.0.0.1:1/#bad:namespace")
+            .await
+            .unwrap_err();
+        assert!(
+            std::error::Error::source(&err)
+                .unwrap()
+                .to_string()
+                .starts_with("invalid redis namespace \"bad:namespace\""),
+            "{err:?}"
         );
     }
 }
