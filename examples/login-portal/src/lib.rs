@@ -7,10 +7,12 @@
 //! simulator runs in the same process with a few demo users; with a configuration file
 //! ([`PortalConfig`], [`serve`]) it runs against a real deployment.
 //!
-//! ```no_run
+//! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), login_portal::PortalError> {
+//! // The simulator, three users and the portal, on free ports of 127.0.0.1.
 //! let portal = login_portal::start_demo(login_portal::DemoOptions::default()).await?;
+//! assert!(portal.url().starts_with("http://127.0.0.1:"));
 //! println!("open {} and answer calls at {}", portal.url(), portal.phones_url());
 //! for user in portal.demo_users() {
 //!     println!("{} / {} ({})", user.username, user.password, user.phone);

@@ -301,3 +301,82 @@ async fn a_portal_with_a_certificate_serves_https_only_and_marks_its_cookie_secu
     portal.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn nobody_signs_in_once_the_audit_file_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .pki_dir(dir.path().join("simulator"))
+        .without_agent()
+        .without_control()
+        .start()
+        .await
+        .unwrap();
+    write_users(dir.path(), &["erin"]).await;
+    let settings = FileTfaStateStore::open_or_create(dir.path().join("tfa-settings.json"))
+        .await
+        .unwrap();
+    settings
+        .set_enforcement(&Username::new("erin").unwrap(), Some(false))
+        .await
+        .unwrap();
+    // /dev/full opens for appending, and every write to it fails (no space left).
+    let file = write_config(
+        dir.path(),
+        sim.direct_config_path(),
+        "[cookie]\nsecure = false",
+    );
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("audit_log = \"audit.jsonl\"", "audit_log = \"/dev/full\"");
+    std::fs::write(&file, text).unwrap();
+    let config = PortalConfig::from_file(&file).unwrap();
+    let stores = login_portal::open_stores("memory").await.unwrap();
+    let portal = login_portal::serve(config, stores).await.unwrap();
+
+    let browser = crate::support::browser();
+    let base = portal.url();
+    let token = csrf(
+        &browser
+            .get(base)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    browser
+        .post(format!("{base}username"))
+        .form(&[("csrf", token.as_str()), ("username", "erin")])
+        .send()
+        .await
+        .unwrap();
+    let page = browser.get(format!("{base}password")).send().await.unwrap();
+    let token = csrf(&page.text().await.unwrap());
+    let refused = browser
+        .post(format!("{base}password"))
+        .form(&[("csrf", token.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&refused),
+        "/failed",
+        "the right password, but no audit trail"
+    );
+    let failed = browser
+        .get(format!("{base}failed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        failed.contains("Sign-in is temporarily unavailable."),
+        "{failed}"
+    );
+    portal.shutdown().await;
+    sim.shutdown().await;
+}
