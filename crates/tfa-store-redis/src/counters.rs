@@ -52,6 +52,11 @@ return 0
 /// [`MAX_HITS`] and expiring when its newest hit no longer counts; a hold is a hash with its
 /// holder and end, taken and released by scripts so that only one login holds it and only
 /// the holder releases it.
+///
+/// How exact the limits are across nodes follows from the driver's order: a user's calls are
+/// serialised by the hold, so per-user limits are exact; per-number and per-country limits are
+/// read, checked and then recorded, so two *different* users' logins on two nodes for the
+/// same number (or country) at the same instant can both pass the last free place.
 #[derive(Debug)]
 pub struct RedisCounterStore {
     conn: Conn,

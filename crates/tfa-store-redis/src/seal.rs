@@ -105,8 +105,10 @@ impl ConfigKey {
                 },
             )
             // Only fails for messages beyond 256 GiB.
-            .map_err(|_| RedisStoreError::Random {
-                reason: "encryption failed".into(),
+            .map_err(|_| RedisStoreError::ConfigInvalid {
+                version: 0,
+                field: "secret",
+                reason: "too long to seal".into(),
             })?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
