@@ -49,7 +49,8 @@ async fn the_same_user_hammering_both_nodes_gets_exactly_one_call() {
     );
     cluster
         .sim
-        .script_user("alice", Scenario::Pound.after(Duration::from_millis(1500)));
+        // Long enough that every login below reaches the call step while the first rings.
+        .script_user("alice", Scenario::Pound.after(Duration::from_secs(3)));
     let mut tasks = Vec::new();
     for i in 0..16u8 {
         let auth = if i % 2 == 0 {
@@ -175,9 +176,13 @@ async fn a_node_killed_while_its_call_rings_never_lets_the_login_in() {
     });
     let (login, progress) = from_a.await.unwrap();
     assert!(matches!(progress, Progress::Calling { .. }), "{progress:?}");
-    while cluster.sim.ringing().is_empty() {
+    for _ in 0..500 {
+        if !cluster.sim.ringing().is_empty() {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert_eq!(cluster.sim.ringing().len(), 1, "the call rings");
     kill.send(()).unwrap();
     tokio::task::spawn_blocking(move || thread.join().unwrap())
         .await
