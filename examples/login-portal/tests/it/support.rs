@@ -130,7 +130,7 @@ pub(crate) async fn username_and_password(
 pub(crate) async fn answer(portal: &PortalHandle, username: &str, action: &str) {
     let http = browser();
     let control = portal.phones_url();
-    for _ in 0..200 {
+    for _ in 0..600 {
         let ringing: serde_json::Value = http
             .get(format!("{control}control/ringing"))
             .send()
@@ -160,46 +160,79 @@ pub(crate) async fn answer(portal: &PortalHandle, username: &str, action: &str) 
     panic!("{username}'s phone never rang");
 }
 
+/// The call page's server-sent events, read one at a time.
+pub(crate) struct Events {
+    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: Vec<u8>,
+}
+
+impl Events {
+    /// Opens the event stream of the portal at `base` (its URL).
+    pub(crate) async fn open(browser: &Client, base: &str) -> Self {
+        let response = browser
+            .get(format!("{base}call/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/event-stream"
+        );
+        Self {
+            stream: response.bytes_stream().boxed(),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The next `progress` state, or `None` at `done`.
+    pub(crate) async fn next_state(&mut self) -> Option<String> {
+        loop {
+            while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let event: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let event = String::from_utf8(event).unwrap();
+                let name = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event: "))
+                    .unwrap_or_default();
+                let data = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap_or_default();
+                match name {
+                    "progress" => {
+                        let data: serde_json::Value = serde_json::from_str(data).unwrap();
+                        assert!(!data["text"].as_str().unwrap().is_empty());
+                        return Some(data["state"].as_str().unwrap().to_owned());
+                    }
+                    "done" => return None,
+                    _ => {}
+                }
+            }
+            let chunk = self
+                .stream
+                .next()
+                .await
+                .expect("the event stream ended without done")
+                .unwrap();
+            self.buffer.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Every remaining `progress` state up to `done`.
+    pub(crate) async fn rest(mut self) -> Vec<String> {
+        let mut states = Vec::new();
+        while let Some(state) = self.next_state().await {
+            states.push(state);
+        }
+        states
+    }
+}
+
 /// Reads the call page's server-sent events from the portal at `base` (its URL) until
 /// `done`; returns the `progress` states in order.
 pub(crate) async fn follow_events(browser: &Client, base: &str) -> Vec<String> {
-    let response = browser
-        .get(format!("{base}call/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()[header::CONTENT_TYPE],
-        "text/event-stream"
-    );
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
-    let mut states = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        buffer.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let name = event
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap_or_default();
-            let data = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .unwrap_or_default();
-            match name {
-                "progress" => {
-                    let data: serde_json::Value = serde_json::from_str(data).unwrap();
-                    assert!(!data["text"].as_str().unwrap().is_empty());
-                    states.push(data["state"].as_str().unwrap().to_owned());
-                }
-                "done" => return states,
-                _ => {}
-            }
-        }
-    }
-    panic!("the event stream ended without done; states so far {states:?}");
+    Events::open(browser, base).await.rest().await
 }
 
 /// The audit file's lines, parsed.
