@@ -17,7 +17,7 @@ use crate::client_addr::TrustedProxies;
 use crate::cookie::{CookieSettings, SameSite};
 use crate::progress::SimWatch;
 use crate::server::{AppParts, DemoParts, launch};
-use crate::{PortalError, PortalHandle};
+use crate::{PortalError, PortalHandle, StoreSet};
 
 /// How a demo user passes the second factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,7 @@ pub struct DemoOptions {
     listen: SocketAddr,
     answer_after: Option<Duration>,
     ring_time: Duration,
+    stores: Option<StoreSet>,
 }
 
 impl Default for DemoOptions {
@@ -61,6 +62,7 @@ impl Default for DemoOptions {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             answer_after: None,
             ring_time: Duration::from_secs(60),
+            stores: None,
         }
     }
 }
@@ -85,6 +87,14 @@ impl DemoOptions {
     #[must_use]
     pub fn ring_time(mut self, time: Duration) -> Self {
         self.ring_time = time;
+        self
+    }
+
+    /// Keeps logins, counters and (where the set has them) TFA settings in these stores
+    /// (see [`open_stores`](crate::open_stores)) instead of in memory.
+    #[must_use]
+    pub fn stores(mut self, stores: StoreSet) -> Self {
+        self.stores = Some(stores);
         self
     }
 }
@@ -159,9 +169,19 @@ pub async fn start_demo(options: DemoOptions) -> Result<PortalHandle, PortalErro
         policy.machine.idle_timeout = policy.machine.idle_timeout.max(ring);
         policy.machine.login_timeout = policy.machine.login_timeout.max(ring * 2);
     }
-    let auth = Authenticator::builder(Arc::new(directory), Arc::new(PhoneCall::agent(verifier)))
-        .policy(policy)
-        .audit_sink(audit.clone())
+    let mut builder =
+        Authenticator::builder(Arc::new(directory), Arc::new(PhoneCall::agent(verifier)))
+            .policy(policy)
+            .audit_sink(audit.clone());
+    if let Some(stores) = &options.stores {
+        builder = builder
+            .session_store(stores.sessions.clone())
+            .counter_store(stores.counters.clone());
+        if let Some(tfa) = &stores.tfa {
+            builder = builder.tfa_state_store(tfa.clone());
+        }
+    }
+    let auth = builder
         .build()
         .map_err(|source| PortalError::Flow { source })?;
     let no_tfa: Vec<Username> = users

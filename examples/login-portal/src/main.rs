@@ -22,7 +22,8 @@ struct Args {
     /// port when that is taken).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
-    /// Where logins in progress and counters live: `memory`.
+    /// Where logins in progress, counters and TFA settings live: `memory` (this process) or
+    /// `redis://host[:port][/db][#namespace]` (shared by several portals).
     #[arg(long, value_name = "STORE", default_value = "memory")]
     store: String,
 }
@@ -66,15 +67,11 @@ async fn run(args: Args) -> Result<(), PortalError> {
             portal
         }
         None => {
-            if args.store != "memory" {
-                // Validate the value all the same, so a typo is not silently ignored.
-                login_portal::open_stores(&args.store).await?;
-            }
+            let options =
+                DemoOptions::default().stores(login_portal::open_stores(&args.store).await?);
             let portal = match args.listen {
-                Some(listen) => {
-                    login_portal::start_demo(DemoOptions::default().listen(listen)).await?
-                }
-                None => demo_on_default_port().await?,
+                Some(listen) => login_portal::start_demo(options.listen(listen)).await?,
+                None => demo_on_default_port(options).await?,
             };
             print_demo(&portal);
             portal
@@ -89,15 +86,15 @@ async fn run(args: Args) -> Result<(), PortalError> {
 }
 
 /// The demo on 127.0.0.1:8080, or on a free port when 8080 is taken.
-async fn demo_on_default_port() -> Result<PortalHandle, PortalError> {
+async fn demo_on_default_port(options: DemoOptions) -> Result<PortalHandle, PortalError> {
     let preferred = SocketAddr::from(([127, 0, 0, 1], 8080));
-    match login_portal::start_demo(DemoOptions::default().listen(preferred)).await {
+    match login_portal::start_demo(options.clone().listen(preferred)).await {
         Err(PortalError::Listen { source, .. })
             if source.kind() == std::io::ErrorKind::AddrInUse =>
         {
             eprintln!("login-portal: {preferred} is in use; listening on a free port instead");
             let any = SocketAddr::from(([127, 0, 0, 1], 0));
-            login_portal::start_demo(DemoOptions::default().listen(any)).await
+            login_portal::start_demo(options.listen(any)).await
         }
         other => other,
     }
