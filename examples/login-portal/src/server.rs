@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
@@ -29,6 +30,9 @@ use crate::{DemoUser, PortalConfig, PortalError, StoreSet, routes};
 /// Most browser sessions held at once; beyond it, lapsed ones are swept and then new
 /// visitors are refused (503) rather than memory growing without bound.
 const MAX_SESSIONS: usize = 100_000;
+
+/// The largest request body accepted: the forms hold a token, a username and a password.
+const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// How often lapsed sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -72,6 +76,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/static/call.js", get(routes::call_js))
         .route("/static/portal.css", get(routes::portal_css))
         .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
 }

@@ -237,3 +237,20 @@ async fn typed_usernames_are_escaped_on_the_password_page() {
     );
     portal.shutdown().await;
 }
+
+#[tokio::test]
+async fn oversized_forms_are_refused_before_they_are_read() {
+    let portal = demo().await;
+    let browser = browser();
+    let token = csrf(&page(&browser, &portal, "/").await);
+    let huge = "a".repeat(64 * 1024);
+    let refused = post(
+        &browser,
+        &portal,
+        "/username",
+        &[("csrf", &token), ("username", &huge)],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    portal.shutdown().await;
+}
