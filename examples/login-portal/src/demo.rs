@@ -16,7 +16,7 @@ use crate::audit::JsonLinesAuditSink;
 use crate::client_addr::TrustedProxies;
 use crate::cookie::{CookieSettings, SameSite};
 use crate::progress::SimWatch;
-use crate::server::{AppParts, DemoParts, launch};
+use crate::server::{AppParts, DemoParts, bind, launch};
 use crate::{PortalError, PortalHandle, StoreSet};
 
 /// How a demo user passes the second factor.
@@ -112,6 +112,7 @@ const USERS: [(&str, &str, &str); 3] = [
 ///
 /// Everything lives in a temporary directory removed at [`PortalHandle::shutdown`].
 pub async fn start_demo(options: DemoOptions) -> Result<PortalHandle, PortalError> {
+    let listener = bind(options.listen).await?;
     let temp = tempfile::Builder::new()
         .prefix("login-portal-demo-")
         .tempdir()
@@ -214,7 +215,7 @@ pub async fn start_demo(options: DemoOptions) -> Result<PortalHandle, PortalErro
         sim,
         temp,
     };
-    launch(parts, options.listen, None, Some(demo)).await
+    launch(parts, listener, None, Some(demo)).await
 }
 
 async fn start_simulator(

@@ -16,6 +16,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use phonefactor_sim::SimHandle;
 use tfa_flow::{Authenticator, FileTfaStateStore, PhoneCall};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -101,25 +102,25 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Binds `listen` and serves the portal until the handle stops it.
+/// Binds `listen`: first of all, so that a taken port fails before anything else starts.
+/// Returns the listener and the address it got (the port chosen for port 0).
+pub(crate) async fn bind(listen: SocketAddr) -> Result<(TcpListener, SocketAddr), PortalError> {
+    let failed = |source| PortalError::Listen {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(failed)?;
+    let local_addr = listener.local_addr().map_err(failed)?;
+    Ok((listener, local_addr))
+}
+
+/// Serves the portal on `listener` until the handle stops it.
 pub(crate) async fn launch(
     parts: AppParts,
-    listen: SocketAddr,
+    (listener, local_addr): (TcpListener, SocketAddr),
     tls: Option<Arc<rustls::ServerConfig>>,
     demo: Option<DemoParts>,
 ) -> Result<PortalHandle, PortalError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| PortalError::Listen {
-            addr: listen,
-            source,
-        })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| PortalError::Listen {
-            addr: listen,
-            source,
-        })?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let audit_path = parts.audit.path().to_owned();
     let app = Arc::new(App {
@@ -162,7 +163,7 @@ pub(crate) async fn launch(
         Some(config) => {
             let listener = TlsListener::new(listener, config, stop_rx).map_err(|source| {
                 PortalError::Listen {
-                    addr: listen,
+                    addr: local_addr,
                     source,
                 }
             })?;
@@ -261,6 +262,7 @@ impl PortalHandle {
 /// Starts the portal against a real deployment described by `config`, with the stores of
 /// `stores` (see [`open_stores`](crate::open_stores)).
 pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandle, PortalError> {
+    let listener = bind(config.listen).await?;
     let tls = match &config.tls {
         Some(tls) => Some(tls::server_config(&tls.cert_file, &tls.key_file)?),
         None => None,
@@ -313,5 +315,5 @@ pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandl
         watch: None,
         audit,
     };
-    launch(parts, config.listen, tls, None).await
+    launch(parts, listener, tls, None).await
 }
