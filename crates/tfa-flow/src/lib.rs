@@ -164,8 +164,9 @@ pub use reason::{
     UserMessage,
 };
 pub use store::{
-    CounterKey, CounterStore, FileTfaStateStore, MemoryCounterStore, MemoryPhoneBook,
-    MemorySessionStore, MemoryTfaStateStore, PhoneBook, Revision, SessionStore, Swap,
-    TfaStateFileError, TfaStateStore, UserTfaSettings,
+    CallReservation, Committed, ComposedTransactions, CounterKey, CounterStore, Effects, FactQuery,
+    FileTfaStateStore, Hit, LoginTransactions, MemoryCounterStore, MemoryPhoneBook,
+    MemorySessionStore, MemoryTfaStateStore, PhoneBook, Revision, SessionStore, StoredFacts, Swap,
+    TfaStateFileError, TfaStateStore, Update, UserTfaSettings, Verified,
 };
 pub use time::Timestamp;

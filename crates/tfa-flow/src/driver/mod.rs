@@ -1,12 +1,19 @@
 //! The async driver: runs the machine's actions with the configured directory, second
 //! factor, stores and audit sink.
+//!
+//! Each step of a login is one call to the [`LoginTransactions`] (one round trip to a shared
+//! store that implements them): begin; the password submitted (the login swapped to
+//! "verifying" with every fact the step needs read alongside); the first factor verified (the
+//! machine's decision, the call placed in memory, written once with the hold, the bypass and
+//! the call limits); the call ended (its outcome, counters and hold). A waiter on the node
+//! that ran the call hears the outcome in memory.
 
 mod clock;
+mod live;
 mod progress;
 
 pub use progress::{Progress, Session};
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -15,17 +22,18 @@ use secrecy::SecretString;
 use tfa_directory::{DirectoryError, FirstFactor, Identity, PhoneField, Username};
 use tfa_phone::PhoneNumber;
 use tokio::sync::watch;
-use tokio::task::AbortHandle;
 
-use crate::policy::CallHistory;
 use crate::{
-    AccountProblem, Action, AttemptId, AuditEvent, AuditKind, AuditSink, BypassGrant, CallRule,
-    CallTarget, CounterKey, CounterStore, CredentialFailure, Event, EventKind, FactorError,
-    FactorOutcome, FactorRequest, FirstFactorResult, FlowError, Login, LoginId, Machine,
-    MemoryCounterStore, MemorySessionStore, MemoryTfaStateStore, NoPhone, NumberNeed, PhoneBook,
-    PhoneFacts, Policy, RejectReason, SecondFactor, SessionStore, Step, Swap, TfaStateStore,
-    Timestamp, TracingAuditSink, UserFacts,
+    AccountProblem, Action, AuditEvent, AuditKind, AuditSink, BypassGrant, CallReservation,
+    CallTarget, Committed, ComposedTransactions, CounterKey, CounterStore, CredentialFailure,
+    Effects, Event, EventKind, FactQuery, FactorError, FactorOutcome, FactorRequest,
+    FirstFactorResult, FlowError, Hit, Login, LoginId, LoginTransactions, Machine,
+    MemoryCounterStore, MemorySessionStore, MemoryTfaStateStore, NoPhone, NumberNeed, Phase,
+    PhoneBook, PhoneFacts, Policy, RejectReason, Revision, SecondFactor, SecondFactorStatus,
+    SessionStore, Step, StoredFacts, TfaStateStore, Timestamp, TracingAuditSink, Update, UserFacts,
+    Verified,
 };
+use live::LiveTable;
 
 /// Attempts at a compare-and-swap before giving up with [`FlowError::Contended`].
 const MAX_SWAPS: usize = 16;
@@ -51,12 +59,10 @@ pub struct Authenticator {
 struct Inner {
     settings: RwLock<Arc<Settings>>,
     first_factor: Arc<dyn FirstFactor>,
-    sessions: Arc<dyn SessionStore>,
+    transactions: Arc<dyn LoginTransactions>,
     tfa: Arc<dyn TfaStateStore>,
-    counters: Arc<dyn CounterStore>,
-    phone_book: Option<Arc<dyn PhoneBook>>,
     audit: Option<Arc<dyn AuditSink>>,
-    live: Mutex<HashMap<LoginId, Live>>,
+    live: Mutex<LiveTable>,
 }
 
 /// What [`Authenticator::reconfigure`] replaces as a whole: each operation reads one
@@ -66,15 +72,6 @@ struct Settings {
     machine: Machine,
     policy: Arc<Policy>,
     second_factor: Arc<dyn SecondFactor>,
-}
-
-/// A login ringing on this node: whom to wake when it changes, and its call's task.
-#[derive(Debug)]
-struct Live {
-    changed: watch::Sender<()>,
-    call: Option<AbortHandle>,
-    /// The call ended and its task is writing the outcome: no longer abortable.
-    recording: bool,
 }
 
 /// What the application knows about the user that the call needs (not stored: it stays on
@@ -96,6 +93,7 @@ pub struct AuthenticatorBuilder {
     tfa: Option<Arc<dyn TfaStateStore>>,
     counters: Option<Arc<dyn CounterStore>>,
     phone_book: Option<Arc<dyn PhoneBook>>,
+    transactions: Option<Arc<dyn LoginTransactions>>,
     audit: Option<Arc<dyn AuditSink>>,
 }
 
@@ -106,27 +104,52 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Where logins in progress live. Default: in memory.
+    /// Where logins in progress live. Default: in memory. Drops [`transactions`] set
+    /// before, which keep their data elsewhere.
+    ///
+    /// [`transactions`]: AuthenticatorBuilder::transactions
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.sessions = Some(store);
+        self.transactions = None;
         self
     }
 
-    /// Where enforcement settings, bypasses and blocks live. Default: in memory.
+    /// Where enforcement settings, bypasses and blocks live. Default: in memory. Drops
+    /// [`transactions`] set before, which keep their data elsewhere.
+    ///
+    /// [`transactions`]: AuthenticatorBuilder::transactions
     pub fn tfa_state_store(mut self, store: Arc<dyn TfaStateStore>) -> Self {
         self.tfa = Some(store);
+        self.transactions = None;
         self
     }
 
-    /// Where lockout and call-limit counters live. Default: in memory.
+    /// Where lockout and call-limit counters live. Default: in memory. Drops
+    /// [`transactions`] set before, which keep their data elsewhere.
+    ///
+    /// [`transactions`]: AuthenticatorBuilder::transactions
     pub fn counter_store(mut self, store: Arc<dyn CounterStore>) -> Self {
         self.counters = Some(store);
+        self.transactions = None;
         self
     }
 
     /// Where users' phone numbers come from (direct mode). Default: the directory record.
+    /// Drops [`transactions`] set before, which read numbers from elsewhere.
+    ///
+    /// [`transactions`]: AuthenticatorBuilder::transactions
     pub fn phone_book(mut self, book: Arc<dyn PhoneBook>) -> Self {
         self.phone_book = Some(book);
+        self.transactions = None;
+        self
+    }
+
+    /// How each login step reads and writes the stores, one call per step. Default:
+    /// [`ComposedTransactions`] over the session, TFA-state and counter stores and the phone
+    /// book. Set it last: it must keep its data where those stores do (as a shared store's
+    /// own implementation does), and setting any of them afterwards drops it again.
+    pub fn transactions(mut self, transactions: Arc<dyn LoginTransactions>) -> Self {
+        self.transactions = Some(transactions);
         self
     }
 
@@ -139,6 +162,20 @@ impl AuthenticatorBuilder {
     /// Validates the policy and builds the authenticator.
     pub fn build(self) -> Result<Authenticator, FlowError> {
         self.policy.validate()?;
+        let tfa = self
+            .tfa
+            .unwrap_or_else(|| Arc::new(MemoryTfaStateStore::new()));
+        let transactions = match self.transactions {
+            Some(transactions) => transactions,
+            None => Arc::new(ComposedTransactions::new(
+                self.sessions
+                    .unwrap_or_else(|| Arc::new(MemorySessionStore::new())),
+                tfa.clone(),
+                self.counters
+                    .unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
+                self.phone_book,
+            )),
+        };
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 settings: RwLock::new(Arc::new(Settings {
@@ -147,27 +184,13 @@ impl AuthenticatorBuilder {
                     second_factor: self.second_factor,
                 })),
                 first_factor: self.first_factor,
-                sessions: self
-                    .sessions
-                    .unwrap_or_else(|| Arc::new(MemorySessionStore::new())),
-                tfa: self
-                    .tfa
-                    .unwrap_or_else(|| Arc::new(MemoryTfaStateStore::new())),
-                counters: self
-                    .counters
-                    .unwrap_or_else(|| Arc::new(MemoryCounterStore::new())),
-                phone_book: self.phone_book,
+                transactions,
+                tfa,
                 audit: self.audit,
-                live: Mutex::new(HashMap::new()),
+                live: Mutex::new(LiveTable::default()),
             }),
         })
     }
-}
-
-/// The outcome of applying an event through the session store.
-enum Applied {
-    Stepped(Login, Vec<Action>),
-    Rejected(Login, RejectReason),
 }
 
 impl Authenticator {
@@ -185,6 +208,7 @@ impl Authenticator {
             tfa: None,
             counters: None,
             phone_book: None,
+            transactions: None,
             audit: None,
         }
     }
@@ -233,8 +257,8 @@ impl Authenticator {
         let id = LoginId::random()?;
         let now = clock::now();
         let login = Login::new(id, source, now);
-        let (login, actions) = self
-            .settings()
+        let settings = self.settings();
+        let (login, actions) = settings
             .machine
             .step(
                 login,
@@ -246,11 +270,15 @@ impl Authenticator {
                 operation: "begin",
                 reason: rejected.why.to_string(),
             })?;
-        self.inner
-            .sessions
-            .create(&login, self.expiry(&login, now))
+        let revision = self
+            .inner
+            .transactions
+            .begin(&login, self.expiry(&login, now))
             .await?;
-        self.side_effects(&login, &actions).await;
+        self.announce(&login, &actions);
+        if let Ok(mut live) = self.inner.live.lock() {
+            live.begun(login, revision, settings.policy.machine.idle_timeout);
+        }
         Ok(id)
     }
 
@@ -277,30 +305,44 @@ impl Authenticator {
 
     /// Where login `login` stands now, expiring it if a timeout has run out.
     pub async fn poll(&self, login: LoginId) -> Result<Progress, FlowError> {
-        match self.apply(login, EventKind::Tick).await? {
-            Applied::Stepped(state, actions) => {
-                self.side_effects(&state, &actions).await;
-                Ok(Progress::of(&state))
-            }
-            Applied::Rejected(state, _) => Ok(Progress::of(&state)),
+        if let Some(ended) = self.outcome(login) {
+            return Ok(ended);
         }
+        Ok(Progress::of(&self.apply(login, EventKind::Tick).await?))
     }
 
     /// Waits until login `login` is past its second factor (or never needed one) and
     /// returns how it ended. Cancel-safe: dropping the future leaves the login as it is.
+    ///
+    /// On the node whose call it is, the outcome comes from the call's task in memory; a
+    /// waiter elsewhere reads the store.
     pub async fn second_factor(&self, login: LoginId) -> Result<Progress, FlowError> {
         loop {
-            let changed = self.subscribe(login);
+            if let Some((mut ended, until)) = self.subscribe(login) {
+                if let Some(done) = ended.borrow_and_update().clone() {
+                    return Ok(done);
+                }
+                let nap = until.since(clock::now()) + TIMER_SLACK;
+                tokio::select! {
+                    _ = ended.changed() => {}
+                    () = tokio::time::sleep(nap) => {}
+                }
+                if let Some(done) = ended.borrow().clone() {
+                    return Ok(done);
+                }
+            }
+            // Not ringing here (or not ended in time): the store knows.
+            let subscribed = self.subscribe(login);
             let progress = self.poll(login).await?;
             let nap = match progress {
                 Progress::Calling { until } => until.since(clock::now()) + TIMER_SLACK,
                 Progress::CheckingPassword => REMOTE_POLL,
                 _ => return Ok(progress),
             };
-            match changed {
-                Some(mut changed) => {
+            match subscribed {
+                Some((mut ended, _)) => {
                     tokio::select! {
-                        _ = changed.changed() => {}
+                        _ = ended.changed() => {}
                         () = tokio::time::sleep(nap) => {}
                     }
                 }
@@ -311,14 +353,7 @@ impl Authenticator {
 
     /// Cancels login `login`, stopping its call if one is ringing.
     pub async fn cancel(&self, login: LoginId) -> Result<Progress, FlowError> {
-        match self.apply(login, EventKind::Cancel).await? {
-            Applied::Stepped(state, actions) => {
-                self.side_effects(&state, &actions).await;
-                self.notify(login);
-                Ok(Progress::of(&state))
-            }
-            Applied::Rejected(state, _) => Ok(Progress::of(&state)),
-        }
+        Ok(Progress::of(&self.apply(login, EventKind::Cancel).await?))
     }
 
     /// Sets TFA on (`Some(true)`), off (`Some(false)`) or back to the group and default
@@ -397,74 +432,134 @@ impl Authenticator {
         id: LoginId,
         password: &SecretString,
     ) -> Result<Progress, FlowError> {
-        let (login, actions) = match self.apply(id, EventKind::PasswordEntered).await? {
-            Applied::Stepped(login, actions) => (login, actions),
-            Applied::Rejected(login, RejectReason::Finished) => return Ok(Progress::of(&login)),
-            Applied::Rejected(_, why) => {
-                return Err(FlowError::WrongStep {
-                    login: id,
-                    operation: "submit a password",
-                    reason: why.to_string(),
-                });
+        let settings = self.settings();
+        let idle = settings.policy.machine.idle_timeout;
+        // The login as this node wrote it at `begin`, if it did: the expected revision of the
+        // first write, so that the step is one round trip. A conflict hands back the truth.
+        let mut known = self
+            .inner
+            .live
+            .lock()
+            .ok()
+            .and_then(|mut live| live.take_begun(id, idle, clock::now()))
+            .map(|(login, revision)| (login, revision, false));
+        for _ in 0..MAX_SWAPS {
+            let now = clock::now();
+            let (login, revision, fresh) = match known.take() {
+                Some(known) => known,
+                None => match self.inner.transactions.load(id, now).await? {
+                    Some((login, revision)) => (login, revision, true),
+                    None => return Err(FlowError::UnknownLogin { login: id }),
+                },
+            };
+            let (next, actions) =
+                match settings
+                    .machine
+                    .step(login, Event::new(id, EventKind::PasswordEntered), now)
+                {
+                    Ok(transition) => transition,
+                    // A remembered copy may be out of date: only the store's word refuses.
+                    Err(_) if !fresh => continue,
+                    Err(rejected) if rejected.why == RejectReason::Finished => {
+                        return Ok(Progress::of(&rejected.state));
+                    }
+                    Err(rejected) => {
+                        return Err(FlowError::WrongStep {
+                            login: id,
+                            operation: "submit a password",
+                            reason: rejected.why.to_string(),
+                        });
+                    }
+                };
+            let update = Update {
+                login: &next,
+                expected: revision,
+                expires_at: self.expiry(&next, now),
+                now,
+            };
+            let Some(typed) = actions.iter().find_map(|a| match a {
+                Action::VerifyPassword { username } => Some(username.clone()),
+                _ => None,
+            }) else {
+                // Expired meanwhile: write the denial.
+                let effects = self.effects_of(&next, &actions, now);
+                match self.inner.transactions.commit(update, &effects).await? {
+                    Committed::Done(_) => {
+                        self.announce(&next, &actions);
+                        return Ok(Progress::of(&next));
+                    }
+                    Committed::Conflict(current) => {
+                        known = Some(self.current(id, current)?);
+                        continue;
+                    }
+                }
+            };
+            let query = fact_query(&typed, next.source(), now, &settings.policy);
+            let written = self
+                .inner
+                .transactions
+                .password_submitted(update, &query)
+                .await;
+            match written {
+                Ok((Committed::Done(revision), stored)) => {
+                    self.announce(&next, &actions);
+                    return self
+                        .first_factor_step(next, revision, &typed, password, stored)
+                        .await;
+                }
+                Ok((Committed::Conflict(current), _)) => {
+                    known = Some(self.current(id, current)?);
+                }
+                Err(error) => {
+                    tracing::error!(login = %id, %error, "store failed at the password step; failing closed");
+                    return self.store_failed(id).await;
+                }
             }
-        };
-        self.side_effects(&login, &actions).await;
-        let Some(typed) = actions.iter().find_map(|a| match a {
-            Action::VerifyPassword { username } => Some(username.clone()),
-            _ => None,
-        }) else {
-            return Ok(Progress::of(&login));
-        };
-        let (result, plan) = self.check_first_factor(&login, &typed, password).await;
-        let (login, actions) = match self
-            .apply(id, EventKind::FirstFactorChecked(result))
-            .await?
-        {
-            Applied::Stepped(login, actions) => (login, actions),
-            Applied::Rejected(login, _) => return Ok(Progress::of(&login)),
-        };
-        self.side_effects(&login, &actions).await;
-        let call = actions.iter().find_map(|a| match a {
-            Action::PlaceCall { attempt, deadline } => Some((*attempt, *deadline)),
-            _ => None,
-        });
-        match (call, plan) {
-            (Some((attempt, deadline)), Some(plan)) => {
-                self.place_call(login, attempt, deadline, plan).await
-            }
-            _ => Ok(Progress::of(&login)),
         }
+        Err(FlowError::Contended { login: id })
     }
 
     /// The password lockout, then one check against the directory (never more than one bind
-    /// per attempt), then the facts for the second factor.
+    /// per attempt), then the machine's decision, written once.
+    async fn first_factor_step(
+        &self,
+        login: Login,
+        revision: Revision,
+        typed: &Username,
+        password: &SecretString,
+        stored: StoredFacts,
+    ) -> Result<Progress, FlowError> {
+        let settings = self.settings();
+        let now = clock::now();
+        let rules = settings.policy.lockout.password;
+        let locked = rules
+            .per_user
+            .locked_until(&stored.password_failures_of_user, now)
+            .max(
+                rules
+                    .per_source
+                    .locked_until(&stored.password_failures_from_source, now),
+            );
+        let (result, plan) = match locked {
+            Some(until) => (FirstFactorResult::Throttled { until }, None),
+            None => {
+                self.check_first_factor(&login, typed, password, stored)
+                    .await
+            }
+        };
+        self.conclude_first_factor(login, revision, result, plan)
+            .await
+    }
+
     async fn check_first_factor(
         &self,
         login: &Login,
         typed: &Username,
         password: &SecretString,
+        stored: StoredFacts,
     ) -> (FirstFactorResult, Option<CallPlan>) {
-        let inner = &self.inner;
-        let now = clock::now();
-        let rules = self.settings().policy.lockout.password;
-        let locked = self
-            .locked_until(
-                &CounterKey::PasswordFailuresOfUser(CounterKey::user(typed)),
-                &CounterKey::PasswordFailuresFromSource(login.source()),
-                rules,
-                now,
-            )
-            .await;
-        match locked {
-            Err(error) => {
-                tracing::error!(login = %login.id(), %error, "lockout counters unreadable; failing closed");
-                return (FirstFactorResult::StoreFailed, None);
-            }
-            Ok(Some(until)) => return (FirstFactorResult::Throttled { until }, None),
-            Ok(None) => {}
-        }
-        match inner.first_factor.verify(typed, password).await {
-            Ok(identity) => match self.gather_facts(login, &identity).await {
+        match self.inner.first_factor.verify(typed, password).await {
+            Ok(identity) => match self.decide_facts(login, typed, &identity, stored).await {
                 Ok((facts, plan)) => (FirstFactorResult::Verified(Box::new(facts)), Some(plan)),
                 Err(error) => {
                     tracing::error!(login = %login.id(), %error, "store failed while deciding the second factor; failing closed");
@@ -489,41 +584,38 @@ impl Authenticator {
         }
     }
 
-    async fn gather_facts(
+    /// The facts the machine decides the second factor on, from what the password step read
+    /// (read again for the directory's canonical name where it differs from the name typed).
+    async fn decide_facts(
         &self,
         login: &Login,
+        typed: &Username,
         identity: &Identity,
+        stored: StoredFacts,
     ) -> Result<(UserFacts, CallPlan), FlowError> {
-        let inner = &self.inner;
         let settings = self.settings();
+        let policy = &settings.policy;
         let now = clock::now();
         let record = identity.record();
         let user = record.username().clone();
-        let booked = async {
-            match &inner.phone_book {
-                Some(book) => book.number(&user).await,
-                None => Ok(None),
-            }
+        let stored = if CounterKey::user(&user) == CounterKey::user(typed) {
+            stored
+        } else {
+            let query = fact_query(&user, login.source(), now, policy);
+            self.inner.transactions.facts(&query).await?
         };
-        let phone_failures = (
-            CounterKey::PhoneFailuresOfUser(CounterKey::user(&user)),
-            CounterKey::PhoneFailuresFromSource(login.source()),
-        );
-        // Independent reads go out together: one round trip to a shared store, not five.
-        let (user_setting, blocked, phone_lock, booked) = tokio::try_join!(
-            inner.tfa.enforcement(&user),
-            inner.tfa.is_blocked(&user),
-            self.locked_until(
-                &phone_failures.0,
-                &phone_failures.1,
-                settings.policy.lockout.phone,
-                now,
-            ),
-            booked,
-        )?;
-        let enforcement = settings.policy.enforcement.decide(user_setting, record);
-        let number: Result<Option<PhoneNumber>, NoPhone> = match &inner.phone_book {
-            Some(_) => Ok(booked),
+        let rules = policy.lockout.phone;
+        let phone_lock = rules
+            .per_user
+            .locked_until(&stored.phone_failures_of_user, now)
+            .max(
+                rules
+                    .per_source
+                    .locked_until(&stored.phone_failures_from_source, now),
+            );
+        let enforcement = policy.enforcement.decide(stored.enforcement, record);
+        let number: Result<Option<PhoneNumber>, NoPhone> = match stored.phone_book {
+            Some(booked) => Ok(booked),
             None => match record.phone() {
                 None => Ok(None),
                 Some(PhoneField::Parsed(number)) => Ok(Some(number.clone())),
@@ -543,13 +635,13 @@ impl Authenticator {
                 _ => PhoneFacts::Unusable(NoPhone::Missing),
             },
         };
-        let mut facts = UserFacts::new(user.clone(), phone)
+        let mut facts = UserFacts::new(user, phone)
             .with_enforcement(enforcement)
-            .with_blocked(blocked)
+            .with_blocked(stored.blocked)
             .with_phone_lock(phone_lock)
-            .with_fail_mode(settings.policy.fail_open.mode(record));
+            .with_fail_mode(policy.fail_open.mode(record));
         if facts.wants_bypass(now) {
-            facts.bypass = inner.tfa.take_bypass(&user, now).await?;
+            facts.bypass = stored.bypass.filter(|grant| grant.until > now);
         }
         let plan = CallPlan {
             factor_username: record.phonefactor_username().to_owned(),
@@ -558,180 +650,187 @@ impl Authenticator {
         Ok((facts, plan))
     }
 
-    async fn locked_until(
+    /// Applies the first factor's result, and the call placed where one is due, in memory;
+    /// writes it once with the bypass, the hold and the call limits; then starts the call.
+    async fn conclude_first_factor(
         &self,
-        user_key: &CounterKey,
-        source_key: &CounterKey,
-        rules: crate::StepLockout,
-        now: Timestamp,
-    ) -> Result<Option<Timestamp>, FlowError> {
-        let counters = &self.inner.counters;
-        // Independent reads go out together: one round trip to a shared store, not two.
-        let (by_user, by_source) = tokio::try_join!(
-            counters.history(user_key, now.minus(rules.per_user.lookback())),
-            counters.history(source_key, now.minus(rules.per_source.lookback())),
-        )?;
-        Ok(rules
-            .per_user
-            .locked_until(&by_user, now)
-            .max(rules.per_source.locked_until(&by_source, now)))
+        login: Login,
+        revision: Revision,
+        mut result: FirstFactorResult,
+        plan: Option<CallPlan>,
+    ) -> Result<Progress, FlowError> {
+        let id = login.id();
+        let settings = self.settings();
+        let machine = &settings.machine;
+        let mut current = (login, revision);
+        for _ in 0..MAX_SWAPS {
+            let now = clock::now();
+            let (login, revision) = current.clone();
+            let checked = Event::new(id, EventKind::FirstFactorChecked(result.clone()));
+            let (decided, mut actions) = match machine.step(login, checked, now) {
+                Ok(transition) => transition,
+                Err(rejected) => return Ok(Progress::of(&rejected.state)),
+            };
+            let call = actions.iter().find_map(|a| match a {
+                Action::PlaceCall { attempt, deadline } => Some((*attempt, *deadline)),
+                _ => None,
+            });
+            let mut next = decided.clone();
+            let mut reservation = None;
+            if let (Some((attempt, deadline)), Some(plan)) = (call, &plan) {
+                let placed = Event::new(id, EventKind::CallPlaced { attempt });
+                let (placed, more) = machine.step(decided.clone(), placed, now).map_err(|r| {
+                    FlowError::WrongStep {
+                        login: id,
+                        operation: "place a call",
+                        reason: r.why.to_string(),
+                    }
+                })?;
+                let Some(user) = placed.username().cloned() else {
+                    return Err(FlowError::WrongStep {
+                        login: id,
+                        operation: "place a call",
+                        reason: "the login names no user".into(),
+                    });
+                };
+                next = placed;
+                actions.extend(more);
+                reservation = Some(CallReservation {
+                    holder: id,
+                    user,
+                    number: plan
+                        .number
+                        .as_ref()
+                        .map(|n| (n.e164(), n.country_code().get())),
+                    until: deadline,
+                    limits: settings.policy.calls.clone(),
+                    now,
+                });
+            }
+            let bypass = match (next.phase(), &result) {
+                (
+                    Phase::Authenticated {
+                        second_factor: SecondFactorStatus::Bypassed,
+                        ..
+                    },
+                    FirstFactorResult::Verified(facts),
+                ) => facts.bypass.clone(),
+                _ => None,
+            };
+            let effects = self.effects_of(&next, &actions, now);
+            let update = Update {
+                login: &next,
+                expected: revision,
+                expires_at: self.expiry(&next, now),
+                now,
+            };
+            let written = self
+                .inner
+                .transactions
+                .first_factor_verified(update, &effects, reservation.as_ref(), bypass.as_ref())
+                .await;
+            match written {
+                Ok(Verified::Done(revision)) => {
+                    self.announce(&next, &actions);
+                    if let (Some((attempt, deadline)), Some(plan)) = (call, plan)
+                        && let Some(user) = next.username().cloned()
+                    {
+                        let request = FactorRequest::new(
+                            id,
+                            attempt,
+                            user,
+                            plan.factor_username,
+                            plan.number,
+                            next.source(),
+                        );
+                        self.spawn_call(request, deadline, next.clone(), revision);
+                    }
+                    return Ok(Progress::of(&next));
+                }
+                Ok(Verified::Conflict(found)) => {
+                    let (login, revision, _) = self.current(id, found)?;
+                    current = (login, revision);
+                }
+                Ok(Verified::BypassChanged(grant)) => {
+                    if let FirstFactorResult::Verified(facts) = &mut result {
+                        facts.bypass = grant.filter(|g| g.until > now);
+                    }
+                }
+                Ok(Verified::Refused(rule)) => {
+                    let Some((attempt, _)) = call else {
+                        return Err(FlowError::WrongStep {
+                            login: id,
+                            operation: "refuse a call",
+                            reason: "no call was due".into(),
+                        });
+                    };
+                    let refused = Event::new(id, EventKind::CallNotPlaced { attempt, rule });
+                    let (denied, more) =
+                        machine
+                            .step(decided, refused, now)
+                            .map_err(|r| FlowError::WrongStep {
+                                login: id,
+                                operation: "refuse a call",
+                                reason: r.why.to_string(),
+                            })?;
+                    // The decision's own actions, without the call placed.
+                    actions.retain(|a| {
+                        !matches!(
+                            a,
+                            Action::Audit(AuditEvent {
+                                kind: AuditKind::CallPlaced { .. },
+                                ..
+                            })
+                        )
+                    });
+                    actions.extend(more);
+                    let effects = self.effects_of(&denied, &actions, now);
+                    let update = Update {
+                        login: &denied,
+                        expected: revision,
+                        expires_at: self.expiry(&denied, now),
+                        now,
+                    };
+                    match self.inner.transactions.commit(update, &effects).await {
+                        Ok(Committed::Done(_)) => {
+                            self.announce(&denied, &actions);
+                            return Ok(Progress::of(&denied));
+                        }
+                        Ok(Committed::Conflict(found)) => {
+                            let (login, revision, _) = self.current(id, found)?;
+                            current = (login, revision);
+                        }
+                        Err(error) => {
+                            tracing::error!(login = %id, %error, "store failed refusing a call; failing closed");
+                            return self.store_failed(id).await;
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(login = %id, %error, "store failed at the first factor's decision; failing closed");
+                    return self.store_failed(id).await;
+                }
+            }
+        }
+        Err(FlowError::Contended { login: id })
     }
 
     // ---- the phone step -----------------------------------------------------------------
 
-    /// Reserves the call under the limits, places it on its own task and returns at once.
-    async fn place_call(
+    /// Runs the call on its own task; its outcome is written with its counters and the
+    /// hold's release in one step, and handed to this node's waiters in memory.
+    fn spawn_call(
         &self,
-        login: Login,
-        attempt: AttemptId,
+        request: FactorRequest,
         deadline: Timestamp,
-        plan: CallPlan,
-    ) -> Result<Progress, FlowError> {
-        let id = login.id();
-        let Some(user) = login.username().cloned() else {
-            return Ok(Progress::of(&login));
-        };
-        let refusal = match self
-            .reserve_call(id, &user, plan.number.as_ref(), deadline)
-            .await
-        {
-            Ok(refusal) => refusal,
-            Err(error) => {
-                tracing::error!(login = %id, %error, "call-limit store failed; failing closed");
-                self.release_hold(id, &user).await;
-                return self.store_failed(id).await;
-            }
-        };
-        if let Some(rule) = refusal {
-            if rule != CallRule::OutstandingCall {
-                self.release_hold(id, &user).await;
-            }
-            return match self
-                .apply(id, EventKind::CallNotPlaced { attempt, rule })
-                .await?
-            {
-                Applied::Stepped(login, actions) => {
-                    self.side_effects(&login, &actions).await;
-                    Ok(Progress::of(&login))
-                }
-                Applied::Rejected(login, _) => Ok(Progress::of(&login)),
-            };
-        }
-        let (login, actions) = match self.apply(id, EventKind::CallPlaced { attempt }).await? {
-            Applied::Stepped(login, actions) => (login, actions),
-            Applied::Rejected(login, _) => {
-                self.release_hold(id, &user).await;
-                return Ok(Progress::of(&login));
-            }
-        };
-        self.side_effects(&login, &actions).await;
-        let request = FactorRequest::new(
-            id,
-            attempt,
-            user,
-            plan.factor_username,
-            plan.number,
-            login.source(),
-        );
-        self.spawn_call(request, deadline);
-        Ok(Progress::of(&login))
-    }
-
-    /// Takes the user's one-outstanding-call hold and checks the rates; the rule that
-    /// refuses, if any. Records the call against the limits when it may go ahead.
-    async fn reserve_call(
-        &self,
-        id: LoginId,
-        user: &Username,
-        number: Option<&PhoneNumber>,
-        deadline: Timestamp,
-    ) -> Result<Option<CallRule>, FlowError> {
-        let counters = &self.inner.counters;
-        let policy = self.settings().policy.clone();
-        let limits = &policy.calls;
-        let now = clock::now();
-        let user_key = CounterKey::user(user);
-        if !counters
-            .try_hold(
-                &CounterKey::OutstandingCall(user_key.clone()),
-                id,
-                now,
-                deadline,
-            )
-            .await?
-        {
-            return Ok(Some(CallRule::OutstandingCall));
-        }
-        let since = now.minus(limits.lookback());
-        let to_user_key = CounterKey::CallsToUser(user_key.clone());
-        let number_keys =
-            number.map(|n| (CounterKey::CallsToNumber(n.e164()), n.country_code().get()));
-        let failed_key = CounterKey::PhoneFailuresOfUser(user_key);
-        let country_key = number_keys
-            .as_ref()
-            .map(|(_, country)| CounterKey::CallsToCountry(*country));
-        let by_number = async {
-            match (&number_keys, &country_key) {
-                (Some((number_key, _)), Some(country_key)) => {
-                    let (to_number, to_country) = tokio::try_join!(
-                        counters.history(number_key, since),
-                        counters.history(country_key, since),
-                    )?;
-                    Ok(Some((to_number, to_country)))
-                }
-                _ => Ok(None),
-            }
-        };
-        // Independent reads (and then writes) go out together: one round trip each to a
-        // shared store.
-        let (to_user, failed, by_number) = tokio::try_join!(
-            counters.history(&to_user_key, since),
-            counters.history(&failed_key, since),
-            by_number,
-        )?;
-        let mut history = CallHistory {
-            to_user,
-            failed,
-            ..CallHistory::default()
-        };
-        if let (Some((to_number, to_country)), Some((_, country))) = (by_number, &number_keys) {
-            history.to_number = Some(to_number);
-            history.to_country = Some((*country, to_country));
-        }
-        if let Err(rule) = limits.check(&history, now) {
-            return Ok(Some(rule));
-        }
-        let keep = limits.lookback();
-        let by_number = async {
-            match (&number_keys, &country_key) {
-                (Some((number_key, _)), Some(country_key)) => {
-                    tokio::try_join!(
-                        counters.record(number_key, now, keep),
-                        counters.record(country_key, now, keep),
-                    )?;
-                    Ok(())
-                }
-                _ => Ok(()),
-            }
-        };
-        tokio::try_join!(counters.record(&to_user_key, now, keep), by_number)?;
-        Ok(None)
-    }
-
-    fn spawn_call(&self, request: FactorRequest, deadline: Timestamp) {
+        placed: Login,
+        revision: Revision,
+    ) {
         let this = self.clone();
         let id = request.login;
-        let (changed, _) = watch::channel(());
         // Register before spawning, so that the task's own removal cannot come first.
         if let Ok(mut live) = self.inner.live.lock() {
-            live.insert(
-                id,
-                Live {
-                    changed,
-                    call: None,
-                    recording: false,
-                },
-            );
+            live.insert(id, deadline, clock::now());
         }
         let second_factor = self.settings().second_factor.clone();
         let task = tokio::spawn(async move {
@@ -757,88 +856,148 @@ impl Authenticator {
             };
             // Stop being abortable first: ending the login cancels its call, and a task must
             // not abort itself half-way through recording its own outcome. The entry stays
-            // until the outcome is written, so that a waiter arriving meanwhile (slower with a
-            // shared store) is woken by it rather than by its next poll.
+            // until the outcome is written, so that a waiter arriving meanwhile is woken by it.
             if let Ok(mut live) = this.inner.live.lock()
-                && let Some(entry) = live.get_mut(&id)
+                && let Some(entry) = live.calls.get_mut(&id)
             {
                 entry.recording = true;
                 entry.call = None;
             }
-            match this.apply(id, event).await {
-                Ok(Applied::Stepped(login, actions)) => this.side_effects(&login, &actions).await,
-                Ok(Applied::Rejected(..)) => {}
-                Err(error) => {
-                    tracing::error!(login = %id, %error, "could not record the call's outcome")
-                }
+            let hold = (
+                CounterKey::OutstandingCall(CounterKey::user(&request.username)),
+                id,
+            );
+            if let Err(error) = this.call_ended(id, event, placed, revision, hold).await {
+                tracing::error!(login = %id, %error, "could not record the call's outcome");
             }
-            let live = this
-                .inner
-                .live
-                .lock()
-                .ok()
-                .and_then(|mut live| live.remove(&id));
-            this.release_hold(id, &request.username).await;
-            if let Some(live) = live {
-                live.changed.send_replace(());
+            // Ended without an outcome written here (an error, or ended elsewhere): waiters
+            // read the store.
+            if let Ok(mut live) = this.inner.live.lock() {
+                live.forget(id);
             }
         });
         if let Ok(mut live) = self.inner.live.lock()
-            && let Some(entry) = live.get_mut(&id)
+            && let Some(entry) = live.calls.get_mut(&id)
             && !entry.recording
         {
             entry.call = Some(task.abort_handle());
         }
     }
 
-    /// Ends a login because a store it needs failed (fail closed).
-    async fn store_failed(&self, id: LoginId) -> Result<Progress, FlowError> {
-        match self.apply(id, EventKind::StoreFailed).await? {
-            Applied::Stepped(login, actions) => {
-                self.side_effects(&login, &actions).await;
-                Ok(Progress::of(&login))
+    /// Writes a call's end with its effects and the release of its hold, in one step.
+    async fn call_ended(
+        &self,
+        id: LoginId,
+        event: EventKind,
+        placed: Login,
+        revision: Revision,
+        hold: (CounterKey, LoginId),
+    ) -> Result<(), FlowError> {
+        let machine = self.settings().machine.clone();
+        let mut current = (placed, revision, false);
+        for _ in 0..MAX_SWAPS {
+            let now = clock::now();
+            let (login, revision, fresh) = current;
+            let (next, actions) = match machine.step(login, Event::new(id, event.clone()), now) {
+                Ok(transition) => transition,
+                Err(_) if !fresh => {
+                    current = self.load_fresh(id, now).await?;
+                    continue;
+                }
+                Err(_) => {
+                    // Ended already (elsewhere): only the hold is this call's to release.
+                    let effects = Effects {
+                        release: vec![hold],
+                        ..Effects::default()
+                    };
+                    return self.inner.transactions.apply(&effects).await;
+                }
+            };
+            let mut effects = self.effects_of(&next, &actions, now);
+            if !effects.release.contains(&hold) {
+                effects.release.push(hold.clone());
             }
-            Applied::Rejected(login, _) => Ok(Progress::of(&login)),
+            let update = Update {
+                login: &next,
+                expected: revision,
+                expires_at: self.expiry(&next, now),
+                now,
+            };
+            match self.inner.transactions.call_ended(update, &effects).await? {
+                Committed::Done(_) => {
+                    self.announce(&next, &actions);
+                    return Ok(());
+                }
+                Committed::Conflict(found) => current = self.current(id, found)?,
+            }
         }
+        Err(FlowError::Contended { login: id })
     }
 
-    async fn release_hold(&self, id: LoginId, user: &Username) {
-        let key = CounterKey::OutstandingCall(CounterKey::user(user));
-        if let Err(error) = self.inner.counters.release(&key, id).await {
-            tracing::error!(login = %id, %error, "could not release the outstanding-call hold; it lapses at its deadline");
-        }
+    /// Ends a login because a store it needs failed (fail closed).
+    async fn store_failed(&self, id: LoginId) -> Result<Progress, FlowError> {
+        Ok(Progress::of(&self.apply(id, EventKind::StoreFailed).await?))
     }
 
     // ---- plumbing -------------------------------------------------------------------------
 
-    /// Applies `kind` to the stored login by compare-and-swap, retrying on conflict. Nothing
-    /// is written when the step changes nothing.
-    async fn apply(&self, id: LoginId, kind: EventKind) -> Result<Applied, FlowError> {
-        let sessions = &self.inner.sessions;
+    /// Applies `kind` to the stored login by compare-and-swap with the effects of its
+    /// actions, retrying on conflict, and announces it; the login as it is now (as stored,
+    /// if the machine rejected the event). Nothing is written when the step changes nothing.
+    async fn apply(&self, id: LoginId, kind: EventKind) -> Result<Login, FlowError> {
+        let machine = self.settings().machine.clone();
+        let mut found = None;
         for _ in 0..MAX_SWAPS {
             let now = clock::now();
-            let Some((login, revision)) = sessions.load(id, now).await? else {
-                return Err(FlowError::UnknownLogin { login: id });
+            let (login, revision, _) = match found.take() {
+                Some(current) => current,
+                None => self.load_fresh(id, now).await?,
             };
-            match self
-                .settings()
-                .machine
-                .step(login, Event::new(id, kind.clone()), now)
-            {
-                Err(rejected) => return Ok(Applied::Rejected(*rejected.state, rejected.why)),
-                Ok((login, actions)) if actions.is_empty() => {
-                    return Ok(Applied::Stepped(login, actions));
+            match machine.step(login, Event::new(id, kind.clone()), now) {
+                Err(rejected) => return Ok(*rejected.state),
+                Ok((login, actions)) if actions.is_empty() => return Ok(login),
+                Ok((login, actions)) => {
+                    let effects = self.effects_of(&login, &actions, now);
+                    let update = Update {
+                        login: &login,
+                        expected: revision,
+                        expires_at: self.expiry(&login, now),
+                        now,
+                    };
+                    match self.inner.transactions.commit(update, &effects).await? {
+                        Committed::Done(_) => {
+                            self.announce(&login, &actions);
+                            return Ok(login);
+                        }
+                        Committed::Conflict(current) => found = Some(self.current(id, current)?),
+                    }
                 }
-                Ok((login, actions)) => match sessions
-                    .compare_and_swap(&login, revision, self.expiry(&login, now))
-                    .await?
-                {
-                    Swap::Done(_) => return Ok(Applied::Stepped(login, actions)),
-                    Swap::Conflict => continue,
-                },
             }
         }
         Err(FlowError::Contended { login: id })
+    }
+
+    async fn load_fresh(
+        &self,
+        id: LoginId,
+        now: Timestamp,
+    ) -> Result<(Login, Revision, bool), FlowError> {
+        match self.inner.transactions.load(id, now).await? {
+            Some((login, revision)) => Ok((login, revision, true)),
+            None => Err(FlowError::UnknownLogin { login: id }),
+        }
+    }
+
+    /// The login a conflict handed back, or the error for one that is gone.
+    fn current(
+        &self,
+        id: LoginId,
+        found: Option<(Login, Revision)>,
+    ) -> Result<(Login, Revision, bool), FlowError> {
+        match found {
+            Some((login, revision)) => Ok((login, revision, true)),
+            None => Err(FlowError::UnknownLogin { login: id }),
+        }
     }
 
     /// When the store may forget `login`: a while after it ends, so the outcome can be read.
@@ -854,17 +1013,12 @@ impl Authenticator {
         }
     }
 
-    /// Carries out the actions that need no answer: audit, counters, blocks, cancellation.
-    async fn side_effects(&self, login: &Login, actions: &[Action]) {
-        let inner = &self.inner;
+    /// What the actions write besides the login: counters, blocks, the hold's release.
+    fn effects_of(&self, login: &Login, actions: &[Action], now: Timestamp) -> Effects {
         let policy = self.settings().policy.clone();
-        let now = clock::now();
+        let mut effects = Effects::default();
         for action in actions {
-            let done = match action {
-                Action::Audit(event) => {
-                    self.emit(event);
-                    Ok(())
-                }
+            match action {
                 Action::RecordFailure { step, username } => {
                     let (user_key, source_key, rules) = match step {
                         Step::Password => (
@@ -878,49 +1032,64 @@ impl Authenticator {
                             policy.lockout.phone,
                         ),
                     };
-                    let keep = rules.per_user.lookback().max(policy.calls.fatigue.window);
-                    let (user, source) = tokio::join!(
-                        inner.counters.record(&user_key, now, keep),
-                        inner
-                            .counters
-                            .record(&source_key, now, rules.per_source.lookback()),
-                    );
-                    user.and(source)
+                    effects.record.push(Hit {
+                        key: user_key,
+                        at: now,
+                        keep: rules.per_user.lookback().max(policy.calls.fatigue.window),
+                    });
+                    effects.record.push(Hit {
+                        key: source_key,
+                        at: now,
+                        keep: rules.per_source.lookback(),
+                    });
                 }
                 Action::ClearFailures { step, username } => {
-                    let key = match step {
+                    effects.clear.push(match step {
                         Step::Password => {
                             CounterKey::PasswordFailuresOfUser(CounterKey::user(username))
                         }
                         Step::Phone => CounterKey::PhoneFailuresOfUser(CounterKey::user(username)),
-                    };
-                    inner.counters.clear(&key).await
+                    });
                 }
-                Action::BlockTfa { username } => inner.tfa.block(username, now).await,
+                Action::BlockTfa { username } => effects.block.push((username.clone(), now)),
                 Action::CancelCall { .. } => {
-                    let live = inner
-                        .live
-                        .lock()
-                        .ok()
-                        .and_then(|mut live| live.remove(&login.id()));
-                    if let Some(live) = live {
-                        if let Some(call) = live.call {
-                            call.abort();
-                        }
-                        live.changed.send_replace(());
-                    }
                     if let Some(user) = login.username() {
-                        self.release_hold(login.id(), user).await;
+                        effects.release.push((
+                            CounterKey::OutstandingCall(CounterKey::user(user)),
+                            login.id(),
+                        ));
                     }
-                    Ok(())
                 }
-                Action::VerifyPassword { .. } | Action::PlaceCall { .. } | Action::Tell(_) => {
-                    Ok(())
-                }
-            };
-            if let Err(error) = done {
-                tracing::error!(login = %login.id(), %error, ?action, "could not carry out an action");
+                Action::Audit(_)
+                | Action::VerifyPassword { .. }
+                | Action::PlaceCall { .. }
+                | Action::Tell(_) => {}
             }
+        }
+        effects
+    }
+
+    /// After a step is written: audit, stop a call the step cancelled, and hand a final
+    /// outcome to this node's waiters.
+    fn announce(&self, login: &Login, actions: &[Action]) {
+        for action in actions {
+            match action {
+                Action::Audit(event) => self.emit(event),
+                Action::CancelCall { .. } => {
+                    if let Ok(mut live) = self.inner.live.lock()
+                        && let Some(entry) = live.calls.get_mut(&login.id())
+                        && let Some(call) = entry.call.take()
+                    {
+                        call.abort();
+                    }
+                }
+                _ => {}
+            }
+        }
+        if login.is_finished()
+            && let Ok(mut live) = self.inner.live.lock()
+        {
+            live.finish(login.id(), Progress::of(login), clock::now());
         }
     }
 
@@ -941,21 +1110,34 @@ impl Authenticator {
         });
     }
 
-    fn subscribe(&self, id: LoginId) -> Option<watch::Receiver<()>> {
+    /// The call's end on this node, and its deadline, if it rings (or just ended) here.
+    fn subscribe(&self, id: LoginId) -> Option<(watch::Receiver<Option<Progress>>, Timestamp)> {
         self.inner
             .live
             .lock()
             .ok()?
+            .calls
             .get(&id)
-            .map(|live| live.changed.subscribe())
+            .map(|live| (live.ended.subscribe(), live.until))
     }
 
-    fn notify(&self, id: LoginId) {
-        if let Ok(live) = self.inner.live.lock()
-            && let Some(live) = live.get(&id)
-        {
-            live.changed.send_replace(());
-        }
+    /// How `id` ended, if its call ended on this node a moment ago.
+    fn outcome(&self, id: LoginId) -> Option<Progress> {
+        self.inner.live.lock().ok()?.outcome(id)
+    }
+}
+
+/// What the password step reads for `user` from `source` at `now`.
+fn fact_query(user: &Username, source: IpAddr, now: Timestamp, policy: &Policy) -> FactQuery {
+    let (password, phone) = (policy.lockout.password, policy.lockout.phone);
+    FactQuery {
+        user: user.clone(),
+        source,
+        now,
+        password_user_since: now.minus(password.per_user.lookback()),
+        password_source_since: now.minus(password.per_source.lookback()),
+        phone_user_since: now.minus(phone.per_user.lookback()),
+        phone_source_since: now.minus(phone.per_source.lookback()),
     }
 }
 

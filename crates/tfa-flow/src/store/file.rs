@@ -339,6 +339,18 @@ impl TfaStateStore for FileTfaStateStore {
         .await
     }
 
+    async fn bypass(
+        &self,
+        user: &Username,
+        now: Timestamp,
+    ) -> Result<Option<BypassGrant>, FlowError> {
+        self.look(user, |s| {
+            s.and_then(|s| s.bypass.clone())
+                .filter(|grant| grant.until > now)
+        })
+        .await
+    }
+
     async fn take_bypass(
         &self,
         user: &Username,

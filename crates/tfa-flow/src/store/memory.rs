@@ -177,6 +177,19 @@ impl TfaStateStore for MemoryTfaStateStore {
         Ok(())
     }
 
+    async fn bypass(
+        &self,
+        user: &Username,
+        now: Timestamp,
+    ) -> Result<Option<BypassGrant>, FlowError> {
+        let inner = self.inner.lock().map_err(|_| poisoned("tfa state"))?;
+        Ok(inner
+            .bypass
+            .get(&key(user))
+            .filter(|grant| grant.until > now)
+            .cloned())
+    }
+
     async fn take_bypass(
         &self,
         user: &Username,

@@ -7,9 +7,14 @@
 
 mod file;
 mod memory;
+mod transactions;
 
 pub use file::{FileTfaStateStore, TfaStateFileError, UserTfaSettings};
 pub use memory::{MemoryCounterStore, MemoryPhoneBook, MemorySessionStore, MemoryTfaStateStore};
+pub use transactions::{
+    CallReservation, Committed, ComposedTransactions, Effects, FactQuery, Hit, LoginTransactions,
+    StoredFacts, Update, Verified,
+};
 
 use std::fmt;
 use std::net::IpAddr;
@@ -88,6 +93,21 @@ pub trait TfaStateStore: Send + Sync + fmt::Debug {
 
     /// Grants a one-time bypass, replacing any earlier one.
     async fn grant_bypass(&self, user: &Username, grant: BypassGrant) -> Result<(), FlowError>;
+
+    /// The user's bypass if one is valid at `now`, left in place (the password step reads it;
+    /// the login that uses it takes it). The default takes it and grants it again: stores
+    /// override it with a plain read.
+    async fn bypass(
+        &self,
+        user: &Username,
+        now: Timestamp,
+    ) -> Result<Option<BypassGrant>, FlowError> {
+        let grant = self.take_bypass(user, now).await?;
+        if let Some(grant) = &grant {
+            self.grant_bypass(user, grant.clone()).await?;
+        }
+        Ok(grant)
+    }
 
     /// Takes the user's bypass if one is valid at `now`: atomically, so that it is used once.
     async fn take_bypass(
