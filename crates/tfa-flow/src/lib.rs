@@ -15,6 +15,10 @@
 //!   [`FirstFactor`](tfa_directory::FirstFactor) directory, a [`SecondFactor`], the stores
 //!   ([`SessionStore`], [`TfaStateStore`], [`CounterStore`], [`PhoneBook`]) and an
 //!   [`AuditSink`]. Calls ring on their own tasks: no request waits for a phone.
+//! - **Stores per step** ([`LoginTransactions`]): the driver makes one store call per login
+//!   step (begin; password submitted; first factor verified, with the call's hold and limits;
+//!   call ended), so a shared store can make each step one atomic round trip.
+//!   [`ComposedTransactions`], the default, builds the steps from the stores above.
 //!
 //! ```
 //! use std::net::{IpAddr, Ipv4Addr};

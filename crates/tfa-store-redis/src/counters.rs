@@ -53,10 +53,13 @@ return 0
 /// holder and end, taken and released by scripts so that only one login holds it and only
 /// the holder releases it.
 ///
-/// How exact the limits are across nodes follows from the driver's order: a user's calls are
-/// serialised by the hold, so per-user limits are exact; per-number and per-country limits are
-/// read, checked and then recorded, so two *different* users' logins on two nodes for the
-/// same number (or country) at the same instant can both pass the last free place.
+/// With [`RedisTransactions`](crate::RedisTransactions) (what [`RedisStores::attach`](crate::RedisStores::attach)
+/// puts in), the call limits are checked and recorded inside the script that takes the hold, so
+/// every limit is exact across nodes. Used alone (steps composed of this store's calls, e.g.
+/// with TFA settings kept elsewhere), a user's calls are still serialised by the hold, so
+/// per-user limits are exact, but per-number and per-country limits are read, checked and then
+/// recorded: two *different* users' logins on two nodes for the same number (or country) at
+/// the same instant can both pass the last free place.
 #[derive(Debug)]
 pub struct RedisCounterStore {
     conn: Conn,
@@ -81,7 +84,7 @@ impl RedisCounterStore {
 }
 
 /// A member no other hit shares, even at the same millisecond on another node.
-fn member(at: Timestamp) -> Result<String, FlowError> {
+pub(crate) fn member(at: Timestamp) -> Result<String, FlowError> {
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce).map_err(|e| FlowError::Random {
         reason: e.to_string(),

@@ -8,9 +8,16 @@
 //!   [`TfaStateStore`](tfa_flow::TfaStateStore), [`CounterStore`](tfa_flow::CounterStore) and
 //!   [`PhoneBook`](tfa_flow::PhoneBook) on one self-repairing connection; every key starts
 //!   with the deployment's [`Namespace`].
+//! - [`RedisTransactions`] (put in by [`RedisStores::attach`]) runs each step of a login as one
+//!   Lua script, so a happy login is four round trips: create it; swap it to "verifying" and
+//!   read every fact the password step needs; swap it to "calling" with the bypass taken, the
+//!   outstanding-call hold taken and the call limits checked and recorded in the script
+//!   (exact across nodes, per user, number and country); write the call's outcome with its
+//!   counters and release the hold.
 //! - Every update that must be atomic is one Lua script: a login's compare-and-swap with its
-//!   expiry, a counter's hit with trimming and expiry, taking and releasing the
-//!   outstanding-call hold. Expiry is Redis's TTL, checked against the caller's clock too.
+//!   expiry and the step's counters, a counter's hit with trimming and expiry, taking and
+//!   releasing the outstanding-call hold. Expiry is Redis's TTL, checked against the caller's
+//!   clock too.
 //! - Every Redis failure is a [`FlowError::Store`](tfa_flow::FlowError::Store) whose source
 //!   ([`RedisStoreError::Command`]) names the operation: the authenticator fails closed.
 //! - [`SharedConfig`]: [`publish`](SharedConfig::publish) a [`ConfigDocument`], and each
@@ -61,6 +68,7 @@ mod seal;
 mod session;
 mod stores;
 mod tfa_state;
+mod transactions;
 
 pub use config::{
     AgentSettings, ConfigDocument, DEFAULT_POLL, DirectSettings, SecondFactorConfig, SharedConfig,
@@ -74,3 +82,4 @@ pub use seal::ConfigKey;
 pub use session::RedisSessionStore;
 pub use stores::RedisStores;
 pub use tfa_state::RedisTfaStateStore;
+pub use transactions::RedisTransactions;

@@ -41,7 +41,6 @@ return next
 #[derive(Debug)]
 pub struct RedisSessionStore {
     conn: Conn,
-    create: Script,
     swap: Script,
 }
 
@@ -49,7 +48,6 @@ impl RedisSessionStore {
     pub(crate) fn new(conn: Conn) -> Self {
         Self {
             conn,
-            create: Script::new(CREATE),
             swap: Script::new(SWAP),
         }
     }
@@ -63,30 +61,79 @@ fn redis_expiry(expires_at: Timestamp) -> u64 {
     expires_at.plus(GRACE).unix_millis()
 }
 
+fn key(conn: &Conn, id: LoginId) -> String {
+    conn.namespace().key("login", &id.to_string())
+}
+
+/// Stores a new login (one script run); fails if the id exists.
+pub(crate) async fn create(
+    conn: &Conn,
+    login: &Login,
+    expires_at: Timestamp,
+) -> Result<Revision, FlowError> {
+    static CREATE_SCRIPT: std::sync::LazyLock<Script> =
+        std::sync::LazyLock::new(|| Script::new(CREATE));
+    let state = login.to_json()?;
+    let created: i64 = conn
+        .script(
+            "session create",
+            CREATE_SCRIPT
+                .key(key(conn, login.id()))
+                .arg(state)
+                .arg(expires_at.unix_millis())
+                .arg(redis_expiry(expires_at)),
+        )
+        .await
+        .map_err(|e| e.into_flow(STORE))?;
+    if created == 1 {
+        Ok(Revision::new(1))
+    } else {
+        Err(FlowError::Store {
+            store: STORE,
+            source: format!("login {} exists", login.id()).into(),
+        })
+    }
+}
+
+/// The login and its revision (one read), unless absent or expired at `now`.
+pub(crate) async fn load(
+    conn: &Conn,
+    id: LoginId,
+    now: Timestamp,
+) -> Result<Option<(Login, Revision)>, FlowError> {
+    let key = key(conn, id);
+    let fields: (Option<u64>, Option<u64>, Option<String>) = conn
+        .run(
+            "session load",
+            redis::cmd("HMGET")
+                .arg(&key)
+                .arg("rev")
+                .arg("exp")
+                .arg("state"),
+        )
+        .await
+        .map_err(|e| e.into_flow(STORE))?;
+    match fields {
+        (None, None, None) => Ok(None),
+        (Some(rev), Some(exp), Some(state)) => {
+            if exp <= now.unix_millis() {
+                return Ok(None);
+            }
+            Ok(Some((Login::from_json(&state)?, Revision::new(rev))))
+        }
+        _ => Err(RedisStoreError::Corrupt {
+            operation: "session load",
+            key,
+            reason: "rev, exp and state must be stored together".into(),
+        }
+        .into_flow(STORE)),
+    }
+}
+
 #[async_trait]
 impl SessionStore for RedisSessionStore {
     async fn create(&self, login: &Login, expires_at: Timestamp) -> Result<Revision, FlowError> {
-        let state = login.to_json()?;
-        let created: i64 = self
-            .conn
-            .script(
-                "session create",
-                self.create
-                    .key(self.key(login.id()))
-                    .arg(state)
-                    .arg(expires_at.unix_millis())
-                    .arg(redis_expiry(expires_at)),
-            )
-            .await
-            .map_err(|e| e.into_flow(STORE))?;
-        if created == 1 {
-            Ok(Revision::new(1))
-        } else {
-            Err(FlowError::Store {
-                store: STORE,
-                source: format!("login {} exists", login.id()).into(),
-            })
-        }
+        create(&self.conn, login, expires_at).await
     }
 
     async fn load(
@@ -94,34 +141,7 @@ impl SessionStore for RedisSessionStore {
         id: LoginId,
         now: Timestamp,
     ) -> Result<Option<(Login, Revision)>, FlowError> {
-        let key = self.key(id);
-        let fields: (Option<u64>, Option<u64>, Option<String>) = self
-            .conn
-            .run(
-                "session load",
-                redis::cmd("HMGET")
-                    .arg(&key)
-                    .arg("rev")
-                    .arg("exp")
-                    .arg("state"),
-            )
-            .await
-            .map_err(|e| e.into_flow(STORE))?;
-        match fields {
-            (None, None, None) => Ok(None),
-            (Some(rev), Some(exp), Some(state)) => {
-                if exp <= now.unix_millis() {
-                    return Ok(None);
-                }
-                Ok(Some((Login::from_json(&state)?, Revision::new(rev))))
-            }
-            _ => Err(RedisStoreError::Corrupt {
-                operation: "session load",
-                key,
-                reason: "rev, exp and state must be stored together".into(),
-            }
-            .into_flow(STORE)),
-        }
+        load(&self.conn, id, now).await
     }
 
     async fn compare_and_swap(

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use tfa_flow::{AuthenticatorBuilder, CounterStore, PhoneBook, SessionStore, TfaStateStore};
+use tfa_flow::{
+    AuthenticatorBuilder, CounterStore, LoginTransactions, PhoneBook, SessionStore, TfaStateStore,
+};
 
 use crate::connection::Conn;
 use crate::{
     ConfigKey, Namespace, RedisCounterStore, RedisPhoneBook, RedisSessionStore, RedisStoreError,
-    RedisTfaStateStore, SharedConfig,
+    RedisTfaStateStore, RedisTransactions, SharedConfig,
 };
 
 /// The stores one node needs, on one multiplexed connection to Redis that repairs itself
@@ -19,6 +21,8 @@ pub struct RedisStores {
     tfa_state: Arc<RedisTfaStateStore>,
     counters: Arc<RedisCounterStore>,
     phone_book: Arc<RedisPhoneBook>,
+    transactions: Arc<RedisTransactions>,
+    transactions_with_book: Arc<RedisTransactions>,
 }
 
 impl RedisStores {
@@ -32,6 +36,8 @@ impl RedisStores {
             tfa_state: Arc::new(RedisTfaStateStore::new(conn.clone())),
             counters: Arc::new(RedisCounterStore::new(conn.clone())),
             phone_book: Arc::new(RedisPhoneBook::new(conn.clone())),
+            transactions: Arc::new(RedisTransactions::new(conn.clone(), false)),
+            transactions_with_book: Arc::new(RedisTransactions::new(conn.clone(), true)),
             conn,
         })
     }
@@ -61,14 +67,37 @@ impl RedisStores {
         self.phone_book.clone()
     }
 
-    /// Puts the session, TFA-state and counter stores into `builder`. The phone book is left
-    /// out: set it with [`AuthenticatorBuilder::phone_book`] where numbers live in Redis
-    /// rather than in the directory.
+    /// The login steps, one script (one round trip) each, reading numbers from the
+    /// directory (`with_phone_book` false) or from the Redis phone book.
+    pub fn transactions(&self, with_phone_book: bool) -> Arc<dyn LoginTransactions> {
+        if with_phone_book {
+            self.transactions_with_book.clone()
+        } else {
+            self.transactions.clone()
+        }
+    }
+
+    /// Puts the session, TFA-state and counter stores into `builder`, and the login steps
+    /// on them ([`RedisStores::transactions`]): four round trips per happy login. Numbers
+    /// come from the directory; use [`RedisStores::attach_with_phone_book`] where they live in
+    /// Redis. Setting another store on the builder afterwards (e.g. TFA settings in a file)
+    /// drops the one-script steps again, for steps composed of the stores' own calls.
     pub fn attach(&self, builder: AuthenticatorBuilder) -> AuthenticatorBuilder {
         builder
             .session_store(self.sessions())
             .tfa_state_store(self.tfa_state())
             .counter_store(self.counters())
+            .transactions(self.transactions(false))
+    }
+
+    /// As [`RedisStores::attach`], with users' numbers from the Redis phone book.
+    pub fn attach_with_phone_book(&self, builder: AuthenticatorBuilder) -> AuthenticatorBuilder {
+        builder
+            .session_store(self.sessions())
+            .tfa_state_store(self.tfa_state())
+            .counter_store(self.counters())
+            .phone_book(self.phone_book_dyn())
+            .transactions(self.transactions(true))
     }
 
     /// The deployment's shared configuration, its secrets sealed and opened with `key`.

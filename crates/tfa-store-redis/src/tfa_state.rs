@@ -96,6 +96,29 @@ impl TfaStateStore for RedisTfaStateStore {
         Ok(())
     }
 
+    async fn bypass(
+        &self,
+        user: &Username,
+        now: Timestamp,
+    ) -> Result<Option<BypassGrant>, FlowError> {
+        let key = self.key("bypass", user);
+        let json: Option<String> = self
+            .conn
+            .run("tfa bypass read", redis::cmd("GET").arg(&key))
+            .await
+            .map_err(|e| e.into_flow(STORE))?;
+        let Some(json) = json else { return Ok(None) };
+        let grant: BypassGrant = serde_json::from_str(&json).map_err(|e| {
+            RedisStoreError::Corrupt {
+                operation: "tfa bypass read",
+                key,
+                reason: e.to_string(),
+            }
+            .into_flow(STORE)
+        })?;
+        Ok((grant.until > now).then_some(grant))
+    }
+
     async fn take_bypass(
         &self,
         user: &Username,

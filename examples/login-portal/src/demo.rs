@@ -180,6 +180,9 @@ pub async fn start_demo(options: DemoOptions) -> Result<PortalHandle, PortalErro
             .counter_store(stores.counters.clone());
         if let Some(tfa) = &stores.tfa {
             builder = builder.tfa_state_store(tfa.clone());
+            if let Some(transactions) = &stores.transactions {
+                builder = builder.transactions(transactions.clone());
+            }
         }
     }
     let auth = builder

@@ -299,6 +299,10 @@ pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandl
         builder = builder.tfa_state_store(Arc::new(file));
     } else if let Some(tfa) = stores.tfa {
         builder = builder.tfa_state_store(tfa);
+        // TFA settings in the store too: each login step is one call (one round trip).
+        if let Some(transactions) = stores.transactions {
+            builder = builder.transactions(transactions);
+        }
     }
     let auth = builder
         .build()

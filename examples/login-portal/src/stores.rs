@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use tfa_flow::{CounterStore, MemoryCounterStore, MemorySessionStore, SessionStore, TfaStateStore};
+use tfa_flow::{
+    CounterStore, LoginTransactions, MemoryCounterStore, MemorySessionStore, SessionStore,
+    TfaStateStore,
+};
 use tfa_store_redis::{Namespace, RedisStores};
 
 use crate::PortalError;
@@ -19,6 +22,10 @@ pub struct StoreSet {
     /// `tfa_settings` file in the configuration takes precedence; with neither, they live
     /// in memory.
     pub tfa: Option<Arc<dyn TfaStateStore>>,
+    /// The login steps as one call each on these stores (Redis: one script, one round trip
+    /// per step), for use only when the TFA settings are `tfa` too (set them last on the
+    /// builder). Without them the steps are composed of the stores' own calls.
+    pub transactions: Option<Arc<dyn LoginTransactions>>,
 }
 
 /// The `--store` values accepted, for the error message.
@@ -43,6 +50,7 @@ pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
             sessions: Arc::new(MemorySessionStore::new()),
             counters: Arc::new(MemoryCounterStore::new()),
             tfa: None,
+            transactions: None,
         }),
         url if url.starts_with("redis://") => {
             let (url, namespace) = url.split_once('#').unwrap_or((url, DEFAULT_NAMESPACE));
@@ -58,6 +66,7 @@ pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
                 sessions: stores.sessions(),
                 counters: stores.counters(),
                 tfa: Some(stores.tfa_state()),
+                transactions: Some(stores.transactions(false)),
             })
         }
         other => Err(PortalError::UnknownStore {

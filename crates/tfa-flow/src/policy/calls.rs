@@ -23,9 +23,11 @@ impl Rate {
         Self { limit, window }
     }
 
+    /// Calls after `now` count too: another node's clock may be a little ahead, or its call
+    /// recorded a moment after this node read the time.
     fn exceeded(&self, calls: &[Timestamp], now: Timestamp) -> bool {
         let since = now.minus(self.window);
-        let recent = calls.iter().filter(|t| **t >= since && **t <= now).count();
+        let recent = calls.iter().filter(|t| **t >= since).count();
         u32::try_from(recent).unwrap_or(u32::MAX) >= self.limit
     }
 }
@@ -50,13 +52,14 @@ pub struct FatigueDelays {
 }
 
 impl FatigueDelays {
-    /// When the next call may be placed after `failed_calls`, if that is after `now`.
+    /// When the next call may be placed after `failed_calls`, if that is after `now`. Failures
+    /// stamped after `now` (another node's clock a little ahead) count too.
     pub fn next_call_at(&self, failed_calls: &[Timestamp], now: Timestamp) -> Option<Timestamp> {
         let since = now.minus(self.window);
         let recent: Vec<Timestamp> = failed_calls
             .iter()
             .copied()
-            .filter(|t| *t >= since && *t <= now)
+            .filter(|t| *t >= since)
             .collect();
         let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
         if count == 0 || count < self.after {
@@ -216,6 +219,31 @@ mod tests {
         assert_eq!(
             limits.check(&many, t(10)),
             Err(CallRule::FatigueDelay { until: t(909) })
+        );
+    }
+
+    #[test]
+    fn calls_stamped_after_now_count_against_the_limits() {
+        let limits = CallLimits {
+            per_user: Rate::new(2, Duration::from_secs(60)),
+            ..Default::default()
+        };
+        // Another node, its clock a little ahead, recorded two calls "after" now.
+        let ahead = CallHistory {
+            to_user: vec![t(11), t(12)],
+            ..Default::default()
+        };
+        assert!(matches!(
+            limits.check(&ahead, t(10)),
+            Err(CallRule::UserRate { .. })
+        ));
+        let failed_ahead = CallHistory {
+            failed: vec![t(11)],
+            ..Default::default()
+        };
+        assert_eq!(
+            limits.check(&failed_ahead, t(10)),
+            Err(CallRule::FatigueDelay { until: t(41) })
         );
     }
 

@@ -2,6 +2,10 @@
 //! nodes can share them (a shared implementation lives in its own crate); in-memory
 //! implementations here for one node, tests and benchmarks.
 //!
+//! The [`Authenticator`](crate::Authenticator) reaches them through [`LoginTransactions`], one
+//! call per login step; [`ComposedTransactions`] makes those steps of the per-datum traits, and
+//! a shared store can implement them itself, one round trip each.
+//!
 //! Every method can fail with [`FlowError::Store`](crate::FlowError::Store); the
 //! [`Authenticator`](crate::Authenticator) then fails closed.
 

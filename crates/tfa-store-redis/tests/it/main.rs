@@ -9,3 +9,4 @@ mod conformance;
 mod nodes;
 mod outage;
 mod support;
+mod transactions;

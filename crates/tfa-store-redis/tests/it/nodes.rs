@@ -200,3 +200,74 @@ async fn a_node_killed_while_its_call_rings_never_lets_the_login_in() {
         Progress::Authenticated(_)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_racing_calls_to_one_number_place_exactly_its_limit() {
+    let cluster = Cluster::start().await;
+    // Eight users share one number; the number may be called once per ten minutes.
+    let names: Vec<String> = (0..8).map(|i| format!("sharer{i}")).collect();
+    for name in &names {
+        cluster.add_user(name, "1 9259249577").await;
+    }
+    let mut policy = quick_policy();
+    policy.calls.per_number = Rate::new(1, Duration::from_secs(600));
+    let (a, b) = (
+        cluster.node(policy.clone()).await,
+        cluster.node(policy).await,
+    );
+    // Logins begin first, so that the password steps (and their call limits) race.
+    let mut begun = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let auth = if i % 2 == 0 { &a.auth } else { &b.auth };
+        let id = auth.begin(name, ip(10 + i as u8)).await.unwrap();
+        begun.push((auth.clone(), id));
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(begun.len()));
+    let mut tasks = Vec::new();
+    for (auth, id) in begun {
+        let start = start.clone();
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let progress = auth.submit_password(id, secret(PASSWORD)).await.unwrap();
+            (auth, id, progress)
+        }));
+    }
+    let mut calling = Vec::new();
+    for task in tasks {
+        let (auth, id, progress) = task.await.unwrap();
+        if matches!(progress, Progress::Calling { .. }) {
+            calling.push((auth, id));
+        }
+    }
+    assert_eq!(
+        calling.len(),
+        1,
+        "one call to the number, whichever node places it"
+    );
+    let refused: Vec<DenyReason> = [&a, &b]
+        .iter()
+        .flat_map(|node| node.audit.events())
+        .filter_map(|e| match e.kind {
+            tfa_flow::AuditKind::Denied { reason } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused.len(), 7, "{refused:?}");
+    assert!(
+        refused.iter().all(|d| *d
+            == DenyReason::CallRefused {
+                rule: CallRule::NumberRate {
+                    limit: 1,
+                    window_secs: 600
+                }
+            }),
+        "{refused:?}"
+    );
+    let (auth, id) = &calling[0];
+    assert!(matches!(
+        auth.second_factor(*id).await.unwrap(),
+        Progress::Authenticated(_)
+    ));
+    assert_eq!(cluster.sim.calls().len(), 1, "the phone rang once");
+    cluster.sim.shutdown().await;
+}

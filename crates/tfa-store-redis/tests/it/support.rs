@@ -11,8 +11,8 @@ use phonefactor_sim::{AgentDirectory, AgentUser, SimHandle, Simulator};
 use secrecy::SecretString;
 use tfa_directory::{HashParams, LocalDirectory, NewUser, Username};
 use tfa_flow::{
-    AuditKind, Authenticator, DenyReason, LoginId, MemoryAuditSink, PhoneBook, PhoneCall, Policy,
-    Progress, SecondFactor,
+    AuditKind, Authenticator, DenyReason, LoginId, MemoryAuditSink, PhoneCall, Policy, Progress,
+    SecondFactor,
 };
 use tfa_phone::PhoneNumber;
 use tfa_store_redis::{Namespace, RedisStores};
@@ -121,6 +121,26 @@ impl Cluster {
         cluster
     }
 
+    /// Adds a user with the test password and `number` in the Redis phone book (before the
+    /// nodes that should know the user are made).
+    pub(crate) async fn add_user(&self, name: &str, number: &str) {
+        LocalDirectory::open_or_create(&self.users, cheap_hash())
+            .await
+            .unwrap()
+            .add_user(NewUser::new(user(name), secret(PASSWORD)))
+            .await
+            .unwrap();
+        self.stores()
+            .await
+            .phone_book()
+            .set_number(
+                &user(name),
+                Some(&PhoneNumber::parse_stored(number).unwrap()),
+            )
+            .await
+            .unwrap();
+    }
+
     pub(crate) async fn stores(&self) -> RedisStores {
         RedisStores::connect(&self.redis.url(), ns()).await.unwrap()
     }
@@ -154,8 +174,7 @@ impl Cluster {
         let stores = self.stores().await;
         let audit = Arc::new(MemoryAuditSink::new());
         let auth = stores
-            .attach(Authenticator::builder(Arc::new(users), factor))
-            .phone_book(stores.phone_book() as Arc<dyn PhoneBook>)
+            .attach_with_phone_book(Authenticator::builder(Arc::new(users), factor))
             .policy(policy)
             .audit_sink(audit.clone())
             .build()
