@@ -1,6 +1,7 @@
 //! The PFD service (spec §2, §6.1): `POST /pfd/pfd.pl` over mutual TLS, one request per
 //! connection, the reply held until the simulated call ends.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ use crate::server::Counter;
 /// The only path served.
 pub(crate) const PFD_PATH: &str = "/pfd/pfd.pl";
 const MAX_HEAD: usize = 16 * 1024;
+/// Buffer growth step while reading a request (a PFD request is about 1 KiB).
+const READ_SIZE: usize = 2048;
 const MAX_BODY: usize = 1024 * 1024;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -89,7 +92,11 @@ pub(crate) async fn serve(service: Arc<DirectService>, acceptor: TlsAcceptor, tc
     head.push_str("\r\n");
     let mut out = head.into_bytes();
     out.extend_from_slice(&body);
-    if tls.write_all(&out).await.is_ok() {
+    // The reply and `close_notify` are queued together so that they leave in one write,
+    // followed by the FIN (a reply is a few hundred bytes: far below rustls's buffer limit).
+    let (_, session) = tls.get_mut();
+    if session.writer().write_all(&out).is_ok() {
+        session.send_close_notify();
         let _ = tls.shutdown().await;
     }
 }
@@ -101,8 +108,9 @@ async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> std::io::Result<RawRequest> {
     let invalid =
         |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
-    let mut buf = Vec::with_capacity(2048);
-    let mut chunk = [0u8; 4096];
+    // Reads go straight into the heap buffer: a stack buffer would live in every
+    // connection's task for the whole call.
+    let mut buf = Vec::with_capacity(READ_SIZE);
     let head_end = loop {
         if let Some(end) = find_head_end(&buf) {
             break end;
@@ -110,11 +118,10 @@ async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
         if buf.len() > MAX_HEAD {
             return Err(invalid("request head too long"));
         }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
+        make_room(&mut buf);
+        if stream.read_buf(&mut buf).await? == 0 {
             return Err(invalid("connection closed inside the request head"));
         }
-        buf.extend_from_slice(&chunk[..n]);
     };
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Request::new(&mut headers);
@@ -152,21 +159,19 @@ async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
     match content_length {
         Some(len) if len > MAX_BODY => return Err(invalid("request body too long")),
         Some(len) => {
+            body.reserve(len.saturating_sub(body.len()));
             while body.len() < len {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
+                if stream.read_buf(&mut body).await? == 0 {
                     return Err(invalid("connection closed inside the request body"));
                 }
-                body.extend_from_slice(&chunk[..n]);
             }
             body.truncate(len);
         }
         None if method == "POST" => loop {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
+            make_room(&mut body);
+            if stream.read_buf(&mut body).await? == 0 {
                 break;
             }
-            body.extend_from_slice(&chunk[..n]);
             if body.len() > MAX_BODY {
                 return Err(invalid("request body too long"));
             }
@@ -179,6 +184,13 @@ async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
         minor_version,
         body,
     })
+}
+
+/// Gives `buf` room for at least half of [`READ_SIZE`] more bytes, so no read is tiny.
+fn make_room(buf: &mut Vec<u8>) {
+    if buf.capacity() - buf.len() < READ_SIZE / 2 {
+        buf.reserve(READ_SIZE);
+    }
 }
 
 /// The index just past the blank line that ends the head (`\r\n\r\n`, `\n\n`, or a mix).

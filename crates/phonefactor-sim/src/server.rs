@@ -47,12 +47,16 @@ pub(crate) fn direct_tls(
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| tls(rustls::Error::General(e.to_string())))?;
-    let config = ServerConfig::builder_with_provider(provider())
+    let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(tls)?
         .with_client_cert_verifier(verifier)
         .with_single_cert(server.chain(), server.private_key())
         .map_err(tls)?;
+    // PFD makes one connection per call, each resuming with one ticket: one new ticket per
+    // handshake keeps the client's supply level (rustls sends 2 by default, and every ticket
+    // costs both sides a key derivation and a record).
+    config.send_tls13_tickets = 1;
     Ok(Arc::new(config))
 }
 

@@ -21,6 +21,7 @@ use url::Url;
 use crate::credentials::DirectCredentials;
 use crate::error::Error;
 use crate::outcome::CallOutcome;
+use crate::progress::{Progress, Tracked};
 use crate::proxy::Proxy;
 use crate::status::Approvable;
 use crate::tls::{TrustSettings, refusal_of};
@@ -33,6 +34,8 @@ pub const DEFAULT_PRIMARY_URL: &str = "https://pfd.phonefactor.net:443/pfd/pfd.p
 pub const DEFAULT_BACKUP_URL: &str = "https://pfd2.phonefactor.net/pfd/pfd.pl";
 /// Largest reply read (the Java SDK allows 16 MiB; a real reply is a few hundred bytes).
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Buffer growth step while reading a reply (a PFD reply is a few hundred bytes).
+const READ_SIZE: usize = 2048;
 
 /// How a direct-mode PIN is sent.
 #[derive(Debug, Clone, Default)]
@@ -556,17 +559,6 @@ impl DirectClient {
             }
         };
         let host = endpoint.authority();
-        let mut tls = tokio::time::timeout(
-            inner.handshake_timeout,
-            inner.connector.connect(endpoint.server_name.clone(), tcp),
-        )
-        .await
-        .map_err(|_| Error::HandshakeTimeout {
-            host: host.clone(),
-            after: inner.handshake_timeout,
-        })?
-        .map_err(|e| tls_error(&host, e))?;
-
         let head = format!(
             "POST {} HTTP/1.0\r\nHost: {}\r\nContent-Type: text/xml\r\nUser-Agent: PFA\r\nContent-Length: {}\r\nConnection: Close\r\n\r\n",
             endpoint.path,
@@ -577,11 +569,54 @@ impl DirectClient {
         request.extend_from_slice(head.as_bytes());
         request.extend_from_slice(body);
 
+        // The request is handed to the TLS session before the handshake. rustls holds it
+        // until the handshake is complete (it is never sent as 0-RTT early data) and then
+        // sends it in the same flight as the client's `Finished`: one write fewer per call
+        // here, and one read fewer for the server.
+        let progress = Progress::default();
+        let mut queued = 0;
+        let handshake = inner.connector.connect_with(
+            endpoint.server_name.clone(),
+            Tracked::new(tcp, &progress),
+            |session| {
+                session.set_buffer_limit(None);
+                queued = std::io::Write::write(&mut session.writer(), &request).unwrap_or(0);
+            },
+        );
+        let mut tls = tokio::time::timeout(inner.handshake_timeout, handshake)
+            .await
+            .map_err(|_| {
+                if progress.request_may_have_left() {
+                    Error::OutcomeUnknown {
+                        host: host.clone(),
+                        source: Box::new(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "the TLS handshake did not finish within {:?}",
+                                inner.handshake_timeout
+                            ),
+                        )),
+                    }
+                } else {
+                    Error::HandshakeTimeout {
+                        host: host.clone(),
+                        after: inner.handshake_timeout,
+                    }
+                }
+            })?
+            .map_err(|e| handshake_error(&host, e, &progress))?;
+        // What the session did not take (nothing, in practice) is written now; the rest of
+        // the buffer is not kept while the phone rings.
+        request.drain(..queued.min(request.len()));
+        request.shrink_to_fit();
+
         let exchange = async {
-            tls.write_all(&request)
-                .await
-                .map_err(|e| after_send(&host, e))?;
-            tls.flush().await.map_err(|e| after_send(&host, e))?;
+            if !request.is_empty() {
+                tls.write_all(&request)
+                    .await
+                    .map_err(|e| after_send(&host, e))?;
+                tls.flush().await.map_err(|e| after_send(&host, e))?;
+            }
             drop(permit);
             read_reply(&mut tls, &host).await
         };
@@ -592,6 +627,22 @@ impl DirectClient {
                 after: inner.response_timeout,
             })??;
         Ok(reply)
+    }
+}
+
+/// A failed handshake: a TLS or certificate failure as such; any other failure after the
+/// last flight (which carries the request) may have started is an unknown outcome.
+fn handshake_error(host: &str, e: std::io::Error, progress: &Progress) -> Error {
+    let tls_failure = refusal_of(&e).is_some()
+        || e.get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+    if progress.request_may_have_left() && !tls_failure {
+        Error::OutcomeUnknown {
+            host: host.to_owned(),
+            source: Box::new(e),
+        }
+    } else {
+        tls_error(host, e)
     }
 }
 
@@ -688,15 +739,20 @@ fn after_send(host: &str, e: std::io::Error) -> Error {
 
 /// Reads the reply head (parsed with `httparse`), requires 200, then the body by
 /// `Content-Length` or to EOF, at most [`MAX_RESPONSE_BYTES`].
+///
+/// Reads go straight into one heap buffer: a stack buffer would live in every call's task for
+/// as long as the phone rings.
 async fn read_reply<S>(stream: &mut S, host: &str) -> Result<Vec<u8>, Error>
 where
     S: tokio::io::AsyncRead + Unpin,
 {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
+    let too_large = || Error::ResponseTooLarge {
+        host: host.to_owned(),
+        limit: MAX_RESPONSE_BYTES,
+    };
+    let mut buf = Vec::with_capacity(READ_SIZE);
     let (status, body_start, content_length) = loop {
-        let n = read_some(stream, &mut chunk, host).await?;
-        if n == 0 {
+        if read_some(stream, &mut buf, host).await? == 0 {
             return Err(Error::OutcomeUnknown {
                 host: host.to_owned(),
                 source: Box::new(std::io::Error::new(
@@ -705,12 +761,8 @@ where
                 )),
             });
         }
-        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if buf.len() > MAX_RESPONSE_BYTES {
-            return Err(Error::ResponseTooLarge {
-                host: host.to_owned(),
-                limit: MAX_RESPONSE_BYTES,
-            });
+            return Err(too_large());
         }
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut response = httparse::Response::new(&mut headers);
@@ -754,39 +806,37 @@ where
         });
     }
     if content_length.is_some_and(|l| l > MAX_RESPONSE_BYTES) {
-        return Err(Error::ResponseTooLarge {
-            host: host.to_owned(),
-            limit: MAX_RESPONSE_BYTES,
-        });
+        return Err(too_large());
     }
-    let mut body = buf.split_off(body_start.min(buf.len()));
+    let mut body = buf;
+    body.drain(..body_start.min(body.len()));
     loop {
-        if content_length.is_some_and(|l| body.len() >= l) {
-            body.truncate(content_length.unwrap_or(body.len()));
+        if let Some(length) = content_length
+            && body.len() >= length
+        {
+            body.truncate(length);
             return Ok(body);
         }
-        let n = read_some(stream, &mut chunk, host).await?;
-        if n == 0 {
+        if read_some(stream, &mut body, host).await? == 0 {
             // EOF: fine without Content-Length; a short body fails XML parsing later.
             return Ok(body);
         }
-        body.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if body.len() > MAX_RESPONSE_BYTES {
-            return Err(Error::ResponseTooLarge {
-                host: host.to_owned(),
-                limit: MAX_RESPONSE_BYTES,
-            });
+            return Err(too_large());
         }
     }
 }
 
-/// One read; a peer that closes without TLS `close_notify` counts as EOF (the XML parser
-/// catches any truncation).
-async fn read_some<S>(stream: &mut S, chunk: &mut [u8], host: &str) -> Result<usize, Error>
+/// One read appended to `buf` (given room first); a peer that closes without TLS
+/// `close_notify` counts as EOF (the XML parser catches any truncation).
+async fn read_some<S>(stream: &mut S, buf: &mut Vec<u8>, host: &str) -> Result<usize, Error>
 where
     S: tokio::io::AsyncRead + Unpin,
 {
-    match stream.read(chunk).await {
+    if buf.capacity() - buf.len() < READ_SIZE / 2 {
+        buf.reserve(READ_SIZE);
+    }
+    match stream.read_buf(buf).await {
         Ok(n) => Ok(n),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
         Err(e) => Err(after_send(host, e)),

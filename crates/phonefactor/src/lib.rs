@@ -94,6 +94,7 @@ mod credentials;
 mod direct;
 mod error;
 mod outcome;
+mod progress;
 mod proxy;
 mod status;
 mod tls;
