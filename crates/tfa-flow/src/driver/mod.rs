@@ -294,7 +294,9 @@ impl Authenticator {
         password: SecretString,
     ) -> Result<Progress, FlowError> {
         let started = clock::now();
-        let result = self.password_step(login, &password).await;
+        // Boxed: the step's state is on the heap only while it runs, so a task that submits
+        // the password and then waits for the call (thousands at once) stays small.
+        let result = Box::pin(self.password_step(login, &password)).await;
         drop(password);
         let elapsed = clock::now().since(started);
         if let Some(rest) = self.settings().policy.password_floor.checked_sub(elapsed) {
@@ -867,7 +869,9 @@ impl Authenticator {
                 CounterKey::OutstandingCall(CounterKey::user(&request.username)),
                 id,
             );
-            if let Err(error) = this.call_ended(id, event, placed, revision, hold).await {
+            // Boxed: the task stays small while its call rings (thousands at once).
+            let recorded = Box::pin(this.call_ended(id, event, placed, revision, hold));
+            if let Err(error) = recorded.await {
                 tracing::error!(login = %id, %error, "could not record the call's outcome");
             }
             // Ended without an outcome written here (an error, or ended elsewhere): waiters
