@@ -92,12 +92,14 @@ pub(crate) async fn serve(service: Arc<DirectService>, acceptor: TlsAcceptor, tc
     head.push_str("\r\n");
     let mut out = head.into_bytes();
     out.extend_from_slice(&body);
-    // The reply and `close_notify` are queued together so that they leave in one write,
-    // followed by the FIN (a reply is a few hundred bytes: far below rustls's buffer limit).
+    // The reply and `close_notify` are queued together so that they leave in one write (a
+    // reply is a few hundred bytes: far below rustls's buffer limit); dropping the stream
+    // then closes the socket, which sends the FIN (nothing is left unread: the request was
+    // read whole and a PFD client sends nothing more).
     let (_, session) = tls.get_mut();
     if session.writer().write_all(&out).is_ok() {
         session.send_close_notify();
-        let _ = tls.shutdown().await;
+        let _ = tls.flush().await;
     }
 }
 

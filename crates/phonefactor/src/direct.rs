@@ -34,8 +34,9 @@ pub const DEFAULT_PRIMARY_URL: &str = "https://pfd.phonefactor.net:443/pfd/pfd.p
 pub const DEFAULT_BACKUP_URL: &str = "https://pfd2.phonefactor.net/pfd/pfd.pl";
 /// Largest reply read (the Java SDK allows 16 MiB; a real reply is a few hundred bytes).
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-/// Buffer growth step while reading a reply (a PFD reply is a few hundred bytes).
-const READ_SIZE: usize = 2048;
+/// Buffer growth step while reading a reply (a PFD reply is about 500 bytes, head included;
+/// the buffer waits as long as the phone rings).
+const READ_SIZE: usize = 1024;
 
 /// How a direct-mode PIN is sent.
 #[derive(Debug, Clone, Default)]
