@@ -7,6 +7,8 @@
 //! descriptors (10,000 connections need 10,000 on each side).
 //!
 //! Run with `cargo bench -p phonefactor --bench ringing`. One run is the measurement.
+//! `PF_RINGING_CALLS=N` changes the number of calls and `PF_RINGING_CONNECTS=N` the client's
+//! `max_concurrent_connects`.
 
 #![allow(clippy::unwrap_used)] // a benchmark whose setup fails should stop loudly
 
@@ -102,7 +104,7 @@ fn main() {
 
     let rt = runtime();
     let password = std::fs::read_to_string(tmp.path().join("pkcs12.password")).unwrap();
-    let client = DirectClient::from_license_dir(
+    let mut builder = DirectClient::from_license_dir(
         tmp.path().join("license"),
         &SecretString::from(password.trim().to_owned()),
     )
@@ -111,10 +113,15 @@ fn main() {
     .no_backup()
     .system_roots(false)
     .add_root_certificate_file(tmp.path().join("ca.pem"))
-    .response_timeout(Duration::from_secs(30))
-    .build()
-    .unwrap();
-    let client = Arc::new(client);
+    .response_timeout(Duration::from_secs(30));
+    // PF_RINGING_CONNECTS overrides `max_concurrent_connects`, to tune its default.
+    if let Some(n) = std::env::var("PF_RINGING_CONNECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        builder = builder.max_concurrent_connects(n);
+    }
+    let client = Arc::new(builder.build().unwrap());
     let phone = PhoneNumber::parse_stored("1 9259249500").unwrap();
     let run = |prefix: &'static str, n: usize| {
         let client = client.clone();
