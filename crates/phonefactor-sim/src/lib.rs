@@ -2,10 +2,11 @@
 //! benchmarks: direct mode (PFD XML over mutual TLS, `POST /pfd/pfd.pl`) and agent mode (the
 //! SOAP Web Service SDK over HTTPS with Basic authentication), with scripted phones.
 //!
-//! It follows `spec/phonefactor-wire.md` §2–§6: its own test PKI and license directory, the
-//! checks of §6.1 in order, the scenario table of §6.2, fraud blocks (§4), one ringing call
-//! per user (101), replies held until the simulated call ends. Every XML document is read and
-//! written with [`phonefactor::wire`], the same code the client uses.
+//! It follows the wire protocol (`docs/wire-protocol.md` in the repository) §2–§6: its own
+//! test PKI and license directory, the checks of §6.1 in order, the scenario table of §6.2,
+//! fraud blocks (§4), one ringing call per user (101), replies held until the simulated call
+//! ends. Every XML document is read and written with [`phonefactor::wire`], the same code
+//! the client uses.
 //!
 //! ```
 //! use std::time::Duration;
