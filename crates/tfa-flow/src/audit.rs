@@ -139,17 +139,22 @@ impl fmt::Display for AuditKind {
                     "one-time bypass used (granted by {granted_by}: {reason})"
                 )
             }
-            Self::Authenticated { second_factor } => write!(f, "authenticated ({second_factor:?})"),
+            Self::Authenticated { second_factor } => write!(f, "authenticated ({second_factor})"),
             Self::Denied { reason } => write!(f, "denied: {reason}"),
             Self::SecondFactorSkipped { group } => write!(
                 f,
-                "SECOND FACTOR SKIPPED: service unavailable and group {group:?} fails open"
+                "SECOND FACTOR SKIPPED: service unavailable and group \"{group}\" fails open"
             ),
             Self::FraudAlert { attempt } => {
                 write!(f, "FRAUD REPORTED on call {attempt}; tfa blocked")
             }
             Self::EnforcementChanged { enforced, by } => {
-                write!(f, "tfa enforcement set to {enforced:?} by {by}")
+                let setting = match enforced {
+                    Some(true) => "on",
+                    Some(false) => "off",
+                    None => "the default (groups and policy)",
+                };
+                write!(f, "tfa enforcement set to {setting} by {by}")
             }
             Self::BypassGranted { until, reason, by } => {
                 write!(f, "one-time bypass granted by {by} until {until}: {reason}")
@@ -213,5 +218,35 @@ impl AuditSink for MemoryAuditSink {
         if let Ok(mut events) = self.events.lock() {
             events.push(event.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountProblem, AttemptId, DenyReason};
+
+    #[test]
+    fn messages_read_as_sentences_not_debug_output() {
+        let approved = AuditKind::Authenticated {
+            second_factor: SecondFactorStatus::Approved {
+                attempt: AttemptId::new(1),
+            },
+        };
+        assert_eq!(approved.to_string(), "authenticated (phone call #1 approved)");
+        let off = AuditKind::EnforcementChanged {
+            enforced: Some(false),
+            by: "admin".to_owned(),
+        };
+        assert_eq!(off.to_string(), "tfa enforcement set to off by admin");
+        let denied = AuditKind::Denied {
+            reason: DenyReason::Account {
+                problem: AccountProblem::Disabled,
+            },
+        };
+        assert_eq!(
+            denied.to_string(),
+            "denied: directory refused the account: account disabled"
+        );
     }
 }

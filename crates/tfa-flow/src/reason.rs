@@ -35,6 +35,18 @@ pub enum AccountProblem {
     NotPermitted,
 }
 
+impl fmt::Display for AccountProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Disabled => "account disabled",
+            Self::Locked => "account locked by the directory",
+            Self::Expired => "account expired",
+            Self::PasswordChangeRequired => "password expired or must be changed",
+            Self::NotPermitted => "not permitted at this time or from this workstation",
+        })
+    }
+}
+
 /// Why a user with TFA enforced has no number that may be called.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "problem", rename_all = "kebab-case")]
@@ -265,7 +277,7 @@ impl fmt::Display for DenyReason {
             Self::Credentials {
                 failure: CredentialFailure::UnknownUser,
             } => f.write_str("unknown user"),
-            Self::Account { problem } => write!(f, "directory refused the account: {problem:?}"),
+            Self::Account { problem } => write!(f, "directory refused the account: {problem}"),
             Self::PasswordStepLocked { until } => write!(f, "password step locked until {until}"),
             Self::DirectoryUnavailable => f.write_str("directory unavailable (fail closed)"),
             Self::StoreUnavailable => f.write_str("a store failed (fail closed)"),
@@ -306,6 +318,19 @@ pub enum SecondFactorStatus {
         /// The group whose fail-open setting applied.
         group: String,
     },
+}
+
+impl fmt::Display for SecondFactorStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Approved { attempt } => write!(f, "phone call {attempt} approved"),
+            Self::NotEnforced => f.write_str("tfa not enforced"),
+            Self::Bypassed => f.write_str("one-time bypass"),
+            Self::Skipped { group } => {
+                write!(f, "SECOND FACTOR SKIPPED (group \"{group}\" fails open)")
+            }
+        }
+    }
 }
 
 /// What to tell the user. Generic by design: see [`DenyReason::user_message`].
