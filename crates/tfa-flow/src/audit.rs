@@ -233,7 +233,10 @@ mod tests {
                 attempt: AttemptId::new(1),
             },
         };
-        assert_eq!(approved.to_string(), "authenticated (phone call #1 approved)");
+        assert_eq!(
+            approved.to_string(),
+            "authenticated (phone call #1 approved)"
+        );
         let off = AuditKind::EnforcementChanged {
             enforced: Some(false),
             by: "admin".to_owned(),
