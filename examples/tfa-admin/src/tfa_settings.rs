@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tfa_directory::Username;
-use tfa_flow::{BypassGrant, FileTfaStateStore, FlowError, TfaStateStore, Timestamp};
+use tfa_flow::{AuditKind, BypassGrant, FileTfaStateStore, FlowError, TfaStateStore, Timestamp};
+
+use crate::audit::{AuditArgs, AuditFile};
 
 /// Commands on the TFA settings file.
 ///
@@ -60,6 +62,8 @@ pub(crate) struct ChangeArgs {
     /// Change the good names even if some are bad.
     #[arg(long)]
     skip_bad: bool,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// Arguments of `users tfa list`.
@@ -80,6 +84,8 @@ pub(crate) struct UnblockArgs {
     /// Users whose block to lift.
     #[arg(value_name = "USER", required = true)]
     users: Vec<String>,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// Arguments of `users tfa bypass`.
@@ -93,12 +99,11 @@ pub(crate) struct BypassArgs {
     /// How long the bypass may be used, in minutes (1 to 10080, a week).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_080))]
     minutes: u64,
-    /// Why, for the audit log (required).
+    /// Why, for the audit trail (required).
     #[arg(long, value_name = "TEXT")]
     reason: String,
-    /// Who grants it (default: the `USER` environment variable, else `tfa-admin`).
-    #[arg(long, value_name = "NAME")]
-    by: Option<String>,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// Runs a `users tfa` command.
@@ -122,6 +127,28 @@ pub(crate) fn run(command: TfaCommand) -> ExitCode {
 fn store_failed(error: &FlowError) -> ExitCode {
     eprintln!("tfa-admin: {}", crate::call::error_chain(error));
     ExitCode::from(2)
+}
+
+/// Opens the audit file (if any) before a change; reports why not.
+fn open_audit(args: &AuditArgs) -> Result<Option<AuditFile>, ExitCode> {
+    args.open().map_err(|message| {
+        eprintln!("tfa-admin: {message}");
+        ExitCode::from(2)
+    })
+}
+
+/// Records one change in the audit file, if there is one; false (reported) if it failed.
+fn audited(audit: &mut Option<AuditFile>, user: &Username, kind: AuditKind) -> bool {
+    let Some(file) = audit else {
+        return true;
+    };
+    match file.record(now(), user, kind) {
+        Ok(()) => true,
+        Err(message) => {
+            eprintln!("tfa-admin: {message}");
+            false
+        }
+    }
 }
 
 /// A name that could not be used, with where it came from.
@@ -166,6 +193,10 @@ async fn change(args: &ChangeArgs, enforced: Option<bool>) -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    let mut audit = match open_audit(&args.audit) {
+        Ok(audit) => audit,
+        Err(code) => return code,
+    };
     let store = match FileTfaStateStore::open_or_create(&args.store.store).await {
         Ok(store) => store,
         Err(e) => return store_failed(&e),
@@ -174,6 +205,15 @@ async fn change(args: &ChangeArgs, enforced: Option<bool>) -> ExitCode {
         && let Err(e) = store.set_enforcement_many(&good, enforced).await
     {
         return store_failed(&e);
+    }
+    let by = args.audit.operator();
+    let mut recorded = true;
+    for user in &good {
+        let kind = AuditKind::EnforcementChanged {
+            enforced,
+            by: by.clone(),
+        };
+        recorded &= audited(&mut audit, user, kind);
     }
     let what = match enforced {
         Some(true) => "TFA enabled",
@@ -185,7 +225,9 @@ async fn change(args: &ChangeArgs, enforced: Option<bool>) -> ExitCode {
         good.len(),
         args.store.store.display()
     );
-    if bad.is_empty() {
+    if !recorded {
+        ExitCode::from(2)
+    } else if bad.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -304,14 +346,23 @@ async fn unblock(args: &UnblockArgs) -> ExitCode {
         Ok(users) => users,
         Err(code) => return code,
     };
+    let mut audit = match open_audit(&args.audit) {
+        Ok(audit) => audit,
+        Err(code) => return code,
+    };
     let store = match FileTfaStateStore::open(&args.store.store).await {
         Ok(store) => store,
         Err(e) => return store_failed(&e),
     };
+    let by = args.audit.operator();
     let mut all = true;
+    let mut recorded = true;
     for user in &users {
         match store.unblock(user).await {
-            Ok(true) => println!("{user}: block lifted"),
+            Ok(true) => {
+                println!("{user}: block lifted");
+                recorded &= audited(&mut audit, user, AuditKind::Unblocked { by: by.clone() });
+            }
             Ok(false) => {
                 println!("{user}: was not blocked");
                 all = false;
@@ -319,7 +370,9 @@ async fn unblock(args: &UnblockArgs) -> ExitCode {
             Err(e) => return store_failed(&e),
         }
     }
-    if all {
+    if !recorded {
+        ExitCode::from(2)
+    } else if all {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -335,13 +388,12 @@ async fn bypass(args: &BypassArgs) -> ExitCode {
         eprintln!("tfa-admin: --reason must say why, for the audit log");
         return ExitCode::from(2);
     }
-    let granted_by = args
-        .by
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|by| !by.trim().is_empty())
-        .unwrap_or_else(|| "tfa-admin".to_owned());
+    let granted_by = args.audit.operator();
     let until = now().plus(Duration::from_secs(args.minutes * 60));
+    let mut audit = match open_audit(&args.audit) {
+        Ok(audit) => audit,
+        Err(code) => return code,
+    };
     let store = match FileTfaStateStore::open_or_create(&args.store.store).await {
         Ok(store) => store,
         Err(e) => return store_failed(&e),
@@ -349,7 +401,7 @@ async fn bypass(args: &BypassArgs) -> ExitCode {
     let grant = BypassGrant {
         until,
         reason: args.reason.trim().to_owned(),
-        granted_by,
+        granted_by: granted_by.clone(),
     };
     if let Err(e) = store.grant_bypass(&users[0], grant).await {
         return store_failed(&e);
@@ -359,7 +411,16 @@ async fn bypass(args: &BypassArgs) -> ExitCode {
         users[0],
         rfc3339(until)
     );
-    ExitCode::SUCCESS
+    let kind = AuditKind::BypassGranted {
+        until,
+        reason: args.reason.trim().to_owned(),
+        by: granted_by,
+    };
+    if audited(&mut audit, &users[0], kind) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 /// Parses usernames given as arguments; reports the bad ones.

@@ -274,3 +274,86 @@ fn list_of_a_missing_or_corrupt_file_names_the_file() {
     }
     assert_eq!(std::fs::read_to_string(&store).unwrap(), "{ not json");
 }
+
+fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_change_is_audited_with_who_made_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tfa.json");
+    let audit = dir.path().join("audit.jsonl");
+    let (s, a) = (store.to_str().unwrap(), audit.to_str().unwrap());
+    let output = tfa(&[
+        "disable", "--store", s, "--audit", a, "--by", "ops", "alice", "bob",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = tfa(&[
+        "bypass",
+        "--store",
+        s,
+        "carol",
+        "--minutes",
+        "10",
+        "--reason",
+        "phone lost",
+        "--audit",
+        a,
+        "--by",
+        "ops",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    runtime().block_on(async {
+        let settings = FileTfaStateStore::open(&store).await.unwrap();
+        settings
+            .block(&user("erin"), Timestamp::from_unix_millis(1))
+            .await
+            .unwrap();
+    });
+    let output = tfa(&["unblock", "--store", s, "--audit", a, "--by", "ops", "erin"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let lines = audit_lines(&audit);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0]["user"], "alice");
+    assert_eq!(lines[1]["user"], "bob");
+    assert_eq!(
+        lines[1]["kind"],
+        serde_json::json!({"event": "enforcement-changed", "enforced": false, "by": "ops"})
+    );
+    assert_eq!(lines[1]["message"], "tfa enforcement set to off by ops");
+    assert_eq!(lines[1]["severity"], "warning");
+    assert_eq!(lines[2]["kind"]["event"], "bypass-granted");
+    assert_eq!(lines[2]["kind"]["reason"], "phone lost");
+    assert_eq!(lines[2]["kind"]["by"], "ops");
+    assert_eq!(lines[3]["user"], "erin");
+    assert_eq!(lines[3]["kind"]["event"], "unblocked");
+}
+
+#[test]
+fn nothing_changes_when_the_audit_file_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tfa.json");
+    let audit = dir.path().join("no-such-dir").join("audit.jsonl");
+    let output = tfa(&[
+        "enable",
+        "--store",
+        store.to_str().unwrap(),
+        "--audit",
+        audit.to_str().unwrap(),
+        "alice",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot open the audit file")
+            && stderr(&output).contains("nothing changed"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!store.exists(), "the settings file was not created");
+}
