@@ -52,6 +52,12 @@ impl RedisStores {
         self.tfa_state.clone()
     }
 
+    /// The same settings with the administrator's operations: list every user's, change
+    /// many at once ([`RedisTfaStateStore::users`], [`RedisTfaStateStore::set_enforcement_many`]).
+    pub fn tfa_settings(&self) -> Arc<RedisTfaStateStore> {
+        self.tfa_state.clone()
+    }
+
     /// Lockout and call-limit counters, and the outstanding-call holds.
     pub fn counters(&self) -> Arc<dyn CounterStore> {
         self.counters.clone()

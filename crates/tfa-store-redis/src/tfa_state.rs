@@ -1,13 +1,27 @@
 //! Enforcement settings, one-time bypasses and fraud blocks, one key each per user.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+use redis::Script;
 use tfa_directory::Username;
-use tfa_flow::{BypassGrant, CounterKey, FlowError, TfaStateStore, Timestamp};
+use tfa_flow::{BypassGrant, CounterKey, FlowError, TfaStateStore, Timestamp, UserTfaSettings};
 
 use crate::RedisStoreError;
 use crate::connection::Conn;
 
 const STORE: &str = "tfa state";
+
+/// Sets every key in `KEYS` to `ARGV[1]`, or deletes them all when it is empty: atomically.
+const SET_MANY: &str = r"
+for _, key in ipairs(KEYS) do
+  if ARGV[1] == '' then redis.call('DEL', key) else redis.call('SET', key, ARGV[1]) end
+end
+return #KEYS
+";
+
+/// Keys read per `SCAN` step and per `MGET` when listing.
+const LIST_BATCH: usize = 500;
 
 /// Per-user TFA settings in Redis: `{namespace}:enforce:{user}` (`1` or `0`),
 /// `{namespace}:bypass:{user}` (the grant as JSON, expiring with it) and
@@ -26,6 +40,126 @@ impl RedisTfaStateStore {
 
     fn key(&self, kind: &str, user: &Username) -> String {
         self.conn.namespace().key(kind, &CounterKey::user(user))
+    }
+
+    /// Sets (or with `None` clears) the enforcement setting of every user in `users` in one
+    /// atomic script: all of them change, or none (as `FileTfaStateStore` does for a file).
+    pub async fn set_enforcement_many(
+        &self,
+        users: &[Username],
+        enforced: Option<bool>,
+    ) -> Result<(), FlowError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let value = match enforced {
+            Some(true) => "1",
+            Some(false) => "0",
+            None => "",
+        };
+        let script = Script::new(SET_MANY);
+        let mut invocation = script.prepare_invoke();
+        for user in users {
+            invocation.key(self.key("enforce", user));
+        }
+        invocation.arg(value);
+        let _: i64 = self
+            .conn
+            .script("tfa enforcement write (bulk)", &invocation)
+            .await
+            .map_err(|e| e.into_flow(STORE))?;
+        Ok(())
+    }
+
+    /// Every user with a setting, a bypass (even an expired one not yet swept) or a block, by
+    /// lower-case name: what an administrator lists. Reads the namespace's keys with `SCAN`, so
+    /// it never blocks Redis, but it is not a snapshot: a change made while it runs may or may
+    /// not show.
+    pub async fn users(&self) -> Result<BTreeMap<String, UserTfaSettings>, FlowError> {
+        let mut users: BTreeMap<String, UserTfaSettings> = BTreeMap::new();
+        for kind in ["enforce", "bypass", "blocked"] {
+            let prefix = self.conn.namespace().key(kind, "");
+            for (key, value) in self.scan(&prefix).await? {
+                let Some(name) = key.strip_prefix(&prefix) else {
+                    continue;
+                };
+                let settings = users.entry(name.to_owned()).or_default();
+                let corrupt = |reason: String| {
+                    RedisStoreError::Corrupt {
+                        operation: "tfa settings list",
+                        key: key.clone(),
+                        reason,
+                    }
+                    .into_flow(STORE)
+                };
+                match kind {
+                    "enforce" => {
+                        settings.enforced = match value.as_str() {
+                            "1" => Some(true),
+                            "0" => Some(false),
+                            other => {
+                                return Err(corrupt(format!(
+                                    "expected 1 or 0, found {:?}",
+                                    other.chars().take(16).collect::<String>()
+                                )));
+                            }
+                        };
+                    }
+                    "bypass" => {
+                        settings.bypass =
+                            Some(serde_json::from_str(&value).map_err(|e| corrupt(e.to_string()))?);
+                    }
+                    _ => {
+                        let millis: u64 = value.parse().map_err(|_| {
+                            corrupt(format!("not a time in milliseconds: {value:?}"))
+                        })?;
+                        settings.blocked_at = Some(Timestamp::from_unix_millis(millis));
+                    }
+                }
+            }
+        }
+        Ok(users)
+    }
+
+    /// The keys starting with `prefix` and their values (keys that vanish meanwhile are left
+    /// out).
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>, FlowError> {
+        let pattern = format!("{prefix}*");
+        let mut cursor = 0_u64;
+        let mut found = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .conn
+                .run(
+                    "tfa settings list",
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(LIST_BATCH),
+                )
+                .await
+                .map_err(|e| e.into_flow(STORE))?;
+            for chunk in keys.chunks(LIST_BATCH) {
+                let values: Vec<Option<String>> = self
+                    .conn
+                    .run("tfa settings list", redis::cmd("MGET").arg(chunk))
+                    .await
+                    .map_err(|e| e.into_flow(STORE))?;
+                found.extend(
+                    chunk
+                        .iter()
+                        .zip(values)
+                        .filter_map(|(key, value)| Some((key.clone(), value?))),
+                );
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        Ok(found)
     }
 }
 

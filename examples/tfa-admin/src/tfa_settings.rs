@@ -2,22 +2,28 @@
 //! Authentication screen): enable or disable TFA for users in bulk, list settings, blocks and
 //! bypasses, lift fraud blocks and grant one-time bypasses.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tfa_directory::Username;
-use tfa_flow::{AuditKind, BypassGrant, FileTfaStateStore, FlowError, TfaStateStore, Timestamp};
+use tfa_flow::{
+    AuditKind, BypassGrant, FileTfaStateStore, FlowError, TfaStateStore, Timestamp, UserTfaSettings,
+};
+use tfa_store_redis::{Namespace, RedisStores, RedisTfaStateStore};
 
 use crate::audit::{AuditArgs, AuditFile};
 
-/// Commands on the TFA settings file.
+/// Commands on users' TFA settings.
 ///
-/// `--store` names the TFA settings file (JSON, created at the first change), the file a
-/// server reads to decide who must answer a call. It is not the local password store that
-/// `users import` writes.
+/// `--store` names where the settings live: the TFA settings file (JSON, created at the first
+/// change) that a server reads to decide who must answer a call, or the Redis that several
+/// nodes share (`redis://[:password@]host[:port][/db][#namespace]`, the portal's `--store`).
+/// It is not the local password store that `users import` writes.
 #[derive(Debug, Subcommand)]
 pub(crate) enum TfaCommand {
     /// Turn TFA on for users (named, or read from `--from-csv`).
@@ -40,12 +46,100 @@ pub(crate) enum TfaCommand {
     Bypass(BypassArgs),
 }
 
-/// The settings file, as every `users tfa` command names it.
+/// The settings store, as every `users tfa` command names it.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArg {
-    /// The TFA settings file (JSON; created at the first change). Not the password store.
-    #[arg(long = "store", visible_alias = "settings", value_name = "FILE")]
+    /// The TFA settings file (JSON; created at the first change), or a shared Redis:
+    /// `redis://[:password@]host[:port][/db][#namespace]` (namespace default `login-portal`,
+    /// as the portal's). Not the password store.
+    #[arg(long = "store", visible_alias = "settings", value_name = "FILE|URL")]
     store: PathBuf,
+}
+
+/// The key prefix in Redis when the URL names none (the portal's default).
+const DEFAULT_NAMESPACE: &str = "login-portal";
+
+/// An open settings store: a file, or a shared Redis.
+enum Settings {
+    File(FileTfaStateStore),
+    Redis(Arc<RedisTfaStateStore>),
+}
+
+impl StoreArg {
+    /// Where the settings are, for messages (a Redis URL without its password).
+    fn shown(&self) -> String {
+        match self.redis_url() {
+            Some(url) => redact(url),
+            None => self.store.display().to_string(),
+        }
+    }
+
+    fn redis_url(&self) -> Option<&str> {
+        self.store
+            .to_str()
+            .filter(|s| s.starts_with("redis://") || s.starts_with("rediss://"))
+    }
+
+    /// Opens the store; `create`: a missing file is created at the first change.
+    async fn open(&self, create: bool) -> Result<Settings, ExitCode> {
+        if let Some(spec) = self.redis_url() {
+            let (url, namespace) = spec.split_once('#').unwrap_or((spec, DEFAULT_NAMESPACE));
+            let namespace = Namespace::new(namespace).map_err(|e| {
+                eprintln!("tfa-admin: --store: {}", crate::call::error_chain(&e));
+                ExitCode::from(2)
+            })?;
+            return match RedisStores::connect(url, namespace).await {
+                Ok(stores) => Ok(Settings::Redis(stores.tfa_settings())),
+                Err(e) => {
+                    eprintln!("tfa-admin: {}", crate::call::error_chain(&e));
+                    Err(ExitCode::from(2))
+                }
+            };
+        }
+        let opened = if create {
+            FileTfaStateStore::open_or_create(&self.store).await
+        } else {
+            FileTfaStateStore::open(&self.store).await
+        };
+        opened.map(Settings::File).map_err(|e| store_failed(&e))
+    }
+}
+
+/// `redis://:secret@host` as `redis://:***@host`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Settings {
+    fn state(&self) -> &dyn TfaStateStore {
+        match self {
+            Self::File(file) => file,
+            Self::Redis(redis) => redis.as_ref(),
+        }
+    }
+
+    async fn set_enforcement_many(
+        &self,
+        users: &[Username],
+        enforced: Option<bool>,
+    ) -> Result<(), FlowError> {
+        match self {
+            Self::File(file) => file.set_enforcement_many(users, enforced).await,
+            Self::Redis(redis) => redis.set_enforcement_many(users, enforced).await,
+        }
+    }
+
+    async fn users(&self) -> Result<BTreeMap<String, UserTfaSettings>, FlowError> {
+        match self {
+            Self::File(file) => file.users().await,
+            Self::Redis(redis) => redis.users().await,
+        }
+    }
 }
 
 /// Arguments of `users tfa enable|disable|reset`.
@@ -197,9 +291,9 @@ async fn change(args: &ChangeArgs, enforced: Option<bool>) -> ExitCode {
         Ok(audit) => audit,
         Err(code) => return code,
     };
-    let store = match FileTfaStateStore::open_or_create(&args.store.store).await {
+    let store = match args.store.open(true).await {
         Ok(store) => store,
-        Err(e) => return store_failed(&e),
+        Err(code) => return code,
     };
     if !good.is_empty()
         && let Err(e) = store.set_enforcement_many(&good, enforced).await
@@ -223,7 +317,7 @@ async fn change(args: &ChangeArgs, enforced: Option<bool>) -> ExitCode {
     println!(
         "{what} for {} user(s) in {}",
         good.len(),
-        args.store.store.display()
+        args.store.shown()
     );
     if !recorded {
         ExitCode::from(2)
@@ -279,9 +373,9 @@ struct ListedBypass<'a> {
 }
 
 async fn list(args: &ListArgs) -> ExitCode {
-    let store = match FileTfaStateStore::open(&args.store.store).await {
+    let store = match args.store.open(false).await {
         Ok(store) => store,
-        Err(e) => return store_failed(&e),
+        Err(code) => return code,
     };
     let users = match store.users().await {
         Ok(users) => users,
@@ -350,15 +444,15 @@ async fn unblock(args: &UnblockArgs) -> ExitCode {
         Ok(audit) => audit,
         Err(code) => return code,
     };
-    let store = match FileTfaStateStore::open(&args.store.store).await {
+    let store = match args.store.open(false).await {
         Ok(store) => store,
-        Err(e) => return store_failed(&e),
+        Err(code) => return code,
     };
     let by = args.audit.operator();
     let mut all = true;
     let mut recorded = true;
     for user in &users {
-        match store.unblock(user).await {
+        match store.state().unblock(user).await {
             Ok(true) => {
                 println!("{user}: block lifted");
                 recorded &= audited(&mut audit, user, AuditKind::Unblocked { by: by.clone() });
@@ -394,16 +488,16 @@ async fn bypass(args: &BypassArgs) -> ExitCode {
         Ok(audit) => audit,
         Err(code) => return code,
     };
-    let store = match FileTfaStateStore::open_or_create(&args.store.store).await {
+    let store = match args.store.open(true).await {
         Ok(store) => store,
-        Err(e) => return store_failed(&e),
+        Err(code) => return code,
     };
     let grant = BypassGrant {
         until,
         reason: args.reason.trim().to_owned(),
         granted_by: granted_by.clone(),
     };
-    if let Err(e) = store.grant_bypass(&users[0], grant).await {
+    if let Err(e) = store.state().grant_bypass(&users[0], grant).await {
         return store_failed(&e);
     }
     println!(

@@ -357,3 +357,90 @@ fn nothing_changes_when_the_audit_file_cannot_be_opened() {
     );
     assert!(!store.exists(), "the settings file was not created");
 }
+
+#[test]
+fn settings_in_a_shared_redis_are_changed_listed_and_read_by_the_stores() {
+    let server = tfa_test_support::redis::RedisServer::start().unwrap();
+    let url = format!("{}#admin-tests", server.url());
+    let open = || async {
+        tfa_store_redis::RedisStores::connect(
+            &server.url(),
+            tfa_store_redis::Namespace::new("admin-tests").unwrap(),
+        )
+        .await
+        .unwrap()
+    };
+    let output = tfa(&["disable", "--store", &url, "Alice", "bob"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = tfa(&[
+        "bypass",
+        "--store",
+        &url,
+        "carol",
+        "--minutes",
+        "5",
+        "--reason",
+        "phone lost",
+        "--by",
+        "ops",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    runtime().block_on(async {
+        let stores = open().await;
+        let state = stores.tfa_state();
+        assert_eq!(
+            state.enforcement(&user("alice")).await.unwrap(),
+            Some(false)
+        );
+        assert_eq!(state.enforcement(&user("dave")).await.unwrap(), None);
+        state
+            .block(
+                &user("erin"),
+                Timestamp::from_unix_millis(1_767_225_600_000),
+            )
+            .await
+            .unwrap();
+    });
+
+    let output = tfa(&["list", "--store", &url, "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let rows: Vec<serde_json::Value> = stdout_lines(&output)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0], serde_json::json!({"user": "alice", "tfa": "off"}));
+    assert_eq!(rows[1]["user"], "bob");
+    assert_eq!(rows[2]["bypass"]["granted_by"], "ops");
+    assert_eq!(rows[3]["blocked_since"], "2026-01-01T00:00:00Z");
+
+    let output = tfa(&["unblock", "--store", &url, "erin"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = tfa(&["reset", "--store", &url, "alice", "bob"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    runtime().block_on(async {
+        let state = open().await.tfa_state();
+        assert!(!state.is_blocked(&user("erin")).await.unwrap());
+        assert_eq!(state.enforcement(&user("bob")).await.unwrap(), None);
+    });
+    let output = tfa(&["list", "--store", &url, "--json"]);
+    assert_eq!(
+        stdout_lines(&output).len(),
+        1,
+        "only carol's bypass is left"
+    );
+}
+
+#[test]
+fn an_unreachable_redis_changes_nothing_and_hides_its_password() {
+    let output = tfa(&[
+        "enable",
+        "--store",
+        "redis://:hunter2@127.0.0.1:1#x",
+        "alice",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
