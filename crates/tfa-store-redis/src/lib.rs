@@ -24,6 +24,9 @@
 //!   node's [`follow`](SharedConfig::follow) puts new versions in force within a second.
 //!   Secrets are sealed with ChaCha20-Poly1305 under a [`ConfigKey`] read from a file; a
 //!   node with another key refuses the version, it never falls back to plain text.
+//! - [`RedisKeyValue`] ([`RedisStores::key_value`]): a namespaced map of values that expire
+//!   unless used, for an application's own records on the same connection (a web portal's
+//!   browser sessions).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -62,6 +65,7 @@ mod config;
 mod connection;
 mod counters;
 mod error;
+mod key_value;
 mod namespace;
 mod phone_book;
 mod seal;
@@ -76,6 +80,7 @@ pub use config::{
 };
 pub use counters::{MAX_HITS, RedisCounterStore};
 pub use error::{BoxError, RedisStoreError};
+pub use key_value::RedisKeyValue;
 pub use namespace::Namespace;
 pub use phone_book::RedisPhoneBook;
 pub use seal::ConfigKey;

@@ -8,8 +8,8 @@ use tfa_flow::{
 
 use crate::connection::Conn;
 use crate::{
-    ConfigKey, Namespace, RedisCounterStore, RedisPhoneBook, RedisSessionStore, RedisStoreError,
-    RedisTfaStateStore, RedisTransactions, SharedConfig,
+    ConfigKey, Namespace, RedisCounterStore, RedisKeyValue, RedisPhoneBook, RedisSessionStore,
+    RedisStoreError, RedisTfaStateStore, RedisTransactions, SharedConfig,
 };
 
 /// The stores one node needs, on one multiplexed connection to Redis that repairs itself
@@ -109,6 +109,14 @@ impl RedisStores {
     /// The deployment's shared configuration, its secrets sealed and opened with `key`.
     pub fn shared_config(&self, key: ConfigKey) -> SharedConfig {
         SharedConfig::new(self.conn.clone(), key)
+    }
+
+    /// A map of expiring values under `{namespace}:{kind}:`, on these stores' connection,
+    /// for an application's own records. `kind` must not be one the stores use (`login`,
+    /// `count`, `facts`, `enforce`, `bypass`, `blocked`, `phones`, `config`, `unused`):
+    /// choose a name of the application's own, e.g. `portal-session`.
+    pub fn key_value(&self, kind: &'static str) -> RedisKeyValue {
+        RedisKeyValue::new(self.conn.clone(), kind)
     }
 
     /// The URL, password removed.

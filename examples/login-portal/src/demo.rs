@@ -211,6 +211,7 @@ pub async fn start_demo(options: DemoOptions) -> Result<PortalHandle, PortalErro
         proxies: TrustedProxies::default(),
         watch: Some(Arc::new(SimWatch(sim.clone()))),
         audit,
+        browser_sessions: options.stores.and_then(|s| s.browser_sessions),
     };
     let demo = DemoParts {
         phones_url,

@@ -43,7 +43,10 @@
 //! # Sessions and forms
 //!
 //! The session cookie (`login-portal`, or `__Host-login-portal` when secure) holds an opaque
-//! 256-bit random id; state stays on the server, keyed by the id's SHA-256. It is
+//! 256-bit random id; state stays on the server, keyed by the id's SHA-256: in the process,
+//! or with `--store redis://...` in Redis, shared by every portal node (any node then serves
+//! any browser; if Redis cannot be read, the request gets the "temporarily unavailable"
+//! page, never a signed-in one). It is
 //! `HttpOnly`, `SameSite=Strict` (configurable to `Lax`), `Path=/`, and `Secure` unless
 //! configured off (the demo, on plain loopback HTTP). The id is replaced at sign-in. Every
 //! form carries the session's anti-forgery token in a hidden `csrf` field, compared in

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Form, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -19,7 +19,7 @@ use crate::CallState;
 use crate::audit::{PortalEvent, PortalKind};
 use crate::pages;
 use crate::server::App;
-use crate::session::{Snapshot, Stage};
+use crate::session::{BrowserSession, SessionError, Stage};
 use crate::tls::Peer;
 
 /// How often the call page's events look at the phone, where it can be watched.
@@ -49,24 +49,58 @@ fn unavailable() -> Response {
         .into_response()
 }
 
-/// The request's session, if its cookie names a live one.
-fn session(app: &App, headers: &HeaderMap) -> Option<(String, Snapshot)> {
-    let id = app.cookie.read(headers)?;
-    let snapshot = app.sessions.get(id)?;
-    Some((id.to_owned(), snapshot))
+/// Why a request stops short of its page.
+#[derive(Debug)]
+pub(crate) enum Halt {
+    /// A form without its session's anti-forgery token (audited): 403.
+    Forbidden,
+    /// The session table failed (logged): 503 with the "temporarily unavailable" page, so
+    /// nobody is signed in on a session that could not be read or written.
+    Unavailable,
 }
 
-/// The request's session if the form carries its anti-forgery token; otherwise the 403
-/// response (audited).
-fn checked_session(
+impl From<SessionError> for Halt {
+    fn from(error: SessionError) -> Self {
+        tracing::error!(%error, cause = ?std::error::Error::source(&error), "browser session store failed");
+        Self::Unavailable
+    }
+}
+
+impl IntoResponse for Halt {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                pages::refused("This form has expired or did not come from this site. Start over."),
+            )
+                .into_response(),
+            Self::Unavailable => unavailable(),
+        }
+    }
+}
+
+/// What a handler returns: its page, or why it stopped short.
+type Page = Result<Response, Halt>;
+
+/// The request's session and stage, if its cookie names a live one.
+async fn session(app: &App, headers: &HeaderMap) -> Result<Option<(BrowserSession, Stage)>, Halt> {
+    let Some(id) = app.cookie.read(headers) else {
+        return Ok(None);
+    };
+    Ok(app.sessions.get(id).await?)
+}
+
+/// The request's session if the form carries its anti-forgery token; otherwise
+/// [`Halt::Forbidden`] (audited).
+async fn checked_session(
     app: &App,
     headers: &HeaderMap,
     offered: Option<&str>,
     path: &str,
     client: IpAddr,
-) -> Result<(String, Snapshot), Forbidden> {
-    match session(app, headers) {
-        Some((id, snapshot)) if snapshot.csrf_matches(offered) => Ok((id, snapshot)),
+) -> Result<(BrowserSession, Stage), Halt> {
+    match session(app, headers).await? {
+        Some((session, stage)) if session.csrf_matches(offered) => Ok((session, stage)),
         _ => {
             app.audit.record_portal(&PortalEvent::now(
                 None,
@@ -75,21 +109,8 @@ fn checked_session(
                     path: path.to_owned(),
                 },
             ));
-            Err(Forbidden)
+            Err(Halt::Forbidden)
         }
-    }
-}
-
-/// A form refused for its missing or wrong anti-forgery token.
-pub(crate) struct Forbidden;
-
-impl IntoResponse for Forbidden {
-    fn into_response(self) -> Response {
-        (
-            StatusCode::FORBIDDEN,
-            pages::refused("This form has expired or did not come from this site. Start over."),
-        )
-            .into_response()
     }
 }
 
@@ -108,25 +129,21 @@ async fn cancel_in_progress(app: &App, stage: &Stage) {
 }
 
 /// `GET /`: the username page (a new session if there is none).
-pub(crate) async fn start(State(app): Shared, headers: HeaderMap) -> Response {
-    if let Some((_, snapshot)) = session(&app, &headers) {
-        if matches!(snapshot.stage, Stage::SignedIn { .. }) {
-            return see_other("/signed-in");
+pub(crate) async fn start(State(app): Shared, headers: HeaderMap) -> Page {
+    if let Some((session, stage)) = session(&app, &headers).await? {
+        if matches!(stage, Stage::SignedIn { .. }) {
+            return Ok(see_other("/signed-in"));
         }
-        return pages::username(&snapshot.csrf, None).into_response();
+        return Ok(pages::username(&session.csrf, None).into_response());
     }
-    match app.sessions.create(Stage::Start) {
-        Ok(Some((id, snapshot))) => with_cookie(
-            pages::username(&snapshot.csrf, None).into_response(),
-            &app.cookie.set(&id),
-        ),
-        Ok(None) => {
+    match app.sessions.create(Stage::Start).await? {
+        Some(session) => Ok(with_cookie(
+            pages::username(&session.csrf, None).into_response(),
+            &app.cookie.set(&session.id),
+        )),
+        None => {
             tracing::warn!("session table full: refusing new sessions");
-            unavailable()
-        }
-        Err(error) => {
-            tracing::error!(%error, "cannot make a session id");
-            unavailable()
+            Err(Halt::Unavailable)
         }
     }
 }
@@ -145,25 +162,22 @@ pub(crate) async fn submit_username(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<UsernameForm>,
-) -> Response {
+) -> Page {
     let client = app.proxies.client(peer, &headers);
-    let (id, snapshot) =
-        match checked_session(&app, &headers, form.csrf.as_deref(), "/username", client) {
-            Ok(s) => s,
-            Err(refused) => return refused.into_response(),
-        };
-    if matches!(snapshot.stage, Stage::SignedIn { .. }) {
-        return see_other("/signed-in");
+    let (session, stage) =
+        checked_session(&app, &headers, form.csrf.as_deref(), "/username", client).await?;
+    if matches!(stage, Stage::SignedIn { .. }) {
+        return Ok(see_other("/signed-in"));
     }
-    cancel_in_progress(&app, &snapshot.stage).await;
+    cancel_in_progress(&app, &stage).await;
     let username = form.username.unwrap_or_default().trim().to_owned();
     if username.is_empty() {
-        app.sessions.set_stage(&id, Stage::Start);
-        return (
+        app.sessions.set_stage(&session, Stage::Start).await?;
+        return Ok((
             StatusCode::OK,
-            pages::username(&snapshot.csrf, Some("Enter your username.")),
+            pages::username(&session.csrf, Some("Enter your username.")),
         )
-            .into_response();
+            .into_response());
     }
     let login = match app.auth.begin(&username, client).await {
         Ok(login) => Some(login),
@@ -172,32 +186,27 @@ pub(crate) async fn submit_username(
         Err(FlowError::InvalidUsername { .. }) => None,
         Err(error) => {
             tracing::error!(%error, "cannot begin a login");
-            app.sessions.set_stage(
-                &id,
-                Stage::Failed {
-                    message: UserMessage::TemporarilyUnavailable,
-                },
-            );
-            return see_other("/failed");
+            return fail(&app, &session, UserMessage::TemporarilyUnavailable).await;
         }
     };
     app.sessions
-        .set_stage(&id, Stage::Password { login, username });
-    see_other("/password")
+        .set_stage(&session, Stage::Password { login, username })
+        .await?;
+    Ok(see_other("/password"))
 }
 
 /// `GET /password`.
-pub(crate) async fn password_page(State(app): Shared, headers: HeaderMap) -> Response {
-    match session(&app, &headers) {
-        Some((_, snapshot)) => match &snapshot.stage {
+pub(crate) async fn password_page(State(app): Shared, headers: HeaderMap) -> Page {
+    Ok(match session(&app, &headers).await? {
+        Some((session, stage)) => match &stage {
             Stage::Password { username, .. } => {
                 let shown: String = username.chars().take(MAX_ECHO).collect();
-                pages::password(&snapshot.csrf, &shown).into_response()
+                pages::password(&session.csrf, &shown).into_response()
             }
             other => redirect_for(other),
         },
         None => see_other("/"),
-    }
+    })
 }
 
 /// The password form.
@@ -214,61 +223,63 @@ pub(crate) async fn submit_password(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
-) -> Response {
+) -> Page {
     let client = app.proxies.client(peer, &headers);
-    let (id, snapshot) =
-        match checked_session(&app, &headers, form.csrf.as_deref(), "/password", client) {
-            Ok(s) => s,
-            Err(refused) => return refused.into_response(),
-        };
-    let Stage::Password { login, username } = snapshot.stage else {
-        return redirect_for(&snapshot.stage);
+    let (session, stage) =
+        checked_session(&app, &headers, form.csrf.as_deref(), "/password", client).await?;
+    let Stage::Password { login, username } = stage else {
+        return Ok(redirect_for(&stage));
     };
     let password = form.password.unwrap_or_else(|| SecretString::from(""));
     let Some(login) = login else {
         // The same time and answer as a wrong password.
         tokio::time::sleep(app.auth.policy().password_floor).await;
         drop(password);
-        return fail(&app, &id, UserMessage::LoginFailed);
+        return fail(&app, &session, UserMessage::LoginFailed).await;
     };
     let since = time::OffsetDateTime::now_utc();
     match app.auth.submit_password(login, password).await {
         Ok(Progress::Calling { .. }) => {
-            app.sessions.set_stage(
-                &id,
-                Stage::Calling {
-                    login,
-                    username,
-                    since,
-                },
-            );
-            see_other("/call")
+            let calling = Stage::Calling {
+                login,
+                username,
+                since,
+            };
+            app.sessions.set_stage(&session, calling).await?;
+            Ok(see_other("/call"))
         }
-        Ok(progress) => settle(&app, &id, login, progress),
-        Err(error) => flow_failed(&app, &id, login, &error),
+        Ok(progress) => settle(&app, &session, login, progress).await,
+        Err(error) => flow_failed(&app, &session, login, &error).await,
     }
 }
 
 /// A session's page for a login that has ended or moved on.
-fn settle(app: &App, id: &str, login: LoginId, progress: Progress) -> Response {
+async fn settle(app: &App, session: &BrowserSession, login: LoginId, progress: Progress) -> Page {
     match progress {
-        Progress::Authenticated(session) => sign_in(app, id, &session),
-        Progress::Denied { message } => fail(app, id, message),
-        Progress::Calling { .. } => see_other("/call"),
+        Progress::Authenticated(signed_in) => sign_in(app, session, &signed_in).await,
+        Progress::Denied { message } => fail(app, session, message).await,
+        Progress::Calling { .. } => Ok(see_other("/call")),
         _ => {
             tracing::debug!(%login, ?progress, "login not past its password yet");
-            see_other("/password")
+            Ok(see_other("/password"))
         }
     }
 }
 
-fn fail(app: &App, id: &str, message: UserMessage) -> Response {
-    app.sessions.set_stage(id, Stage::Failed { message });
-    see_other("/failed")
+async fn fail(app: &App, session: &BrowserSession, message: UserMessage) -> Page {
+    app.sessions
+        .set_stage(session, Stage::Failed { message })
+        .await?;
+    Ok(see_other("/failed"))
 }
 
 /// An error from the flow ends the login (fail closed).
-fn flow_failed(app: &App, id: &str, login: LoginId, error: &FlowError) -> Response {
+async fn flow_failed(
+    app: &App,
+    session: &BrowserSession,
+    login: LoginId,
+    error: &FlowError,
+) -> Page {
     let message = match error {
         FlowError::UnknownLogin { .. } => UserMessage::TimedOut,
         _ => {
@@ -276,30 +287,26 @@ fn flow_failed(app: &App, id: &str, login: LoginId, error: &FlowError) -> Respon
             UserMessage::TemporarilyUnavailable
         }
     };
-    fail(app, id, message)
+    fail(app, session, message).await
 }
 
 /// Starts the signed-in session under a new id, unless the audit trail is broken.
-fn sign_in(app: &App, id: &str, session: &Session) -> Response {
+async fn sign_in(app: &App, session: &BrowserSession, signed_in: &Session) -> Page {
     if !app.audit.is_healthy() {
-        tracing::error!(login = %session.login(), "audit file unwritable: not signing in");
-        return fail(app, id, UserMessage::TemporarilyUnavailable);
+        tracing::error!(login = %signed_in.login(), "audit file unwritable: not signing in");
+        return fail(app, session, UserMessage::TemporarilyUnavailable).await;
     }
-    if session.second_factor_skipped() {
-        tracing::warn!(login = %session.login(), user = %session.username(), "signed in with the second factor skipped (fail-open group)");
+    if signed_in.second_factor_skipped() {
+        tracing::warn!(login = %signed_in.login(), user = %signed_in.username(), "signed in with the second factor skipped (fail-open group)");
     }
     let stage = Stage::SignedIn {
-        username: session.username().to_string(),
-        until: Instant::now() + app.cookie.signed_in_lifetime,
+        username: signed_in.username().to_string(),
+        until: time::OffsetDateTime::now_utc() + app.cookie.signed_in_lifetime,
     };
-    match app.sessions.rotate(id, stage) {
-        Ok(Some(new_id)) => with_cookie(see_other("/signed-in"), &app.cookie.set(&new_id)),
-        Ok(None) => see_other("/"),
-        Err(error) => {
-            tracing::error!(%error, "cannot make a session id");
-            fail(app, id, UserMessage::TemporarilyUnavailable)
-        }
-    }
+    Ok(match app.sessions.rotate(session, stage).await? {
+        Some(rotated) => with_cookie(see_other("/signed-in"), &app.cookie.set(&rotated.id)),
+        None => see_other("/"),
+    })
 }
 
 /// Where a session at `stage` belongs.
@@ -323,27 +330,27 @@ fn observed(app: &App, username: &str, since: time::OffsetDateTime) -> CallState
 
 /// `GET /call`: the call page while the call is under way; once it has ended, the
 /// signed-in or failure page (by redirect).
-pub(crate) async fn call_page(State(app): Shared, headers: HeaderMap) -> Response {
-    let Some((id, snapshot)) = session(&app, &headers) else {
-        return see_other("/");
+pub(crate) async fn call_page(State(app): Shared, headers: HeaderMap) -> Page {
+    let Some((session, stage)) = session(&app, &headers).await? else {
+        return Ok(see_other("/"));
     };
     let Stage::Calling {
         login,
         username,
         since,
-    } = snapshot.stage
+    } = stage
     else {
-        return redirect_for(&snapshot.stage);
+        return Ok(redirect_for(&stage));
     };
     match app.auth.poll(login).await {
         Ok(Progress::Calling { .. }) => {
-            pages::calling(&snapshot.csrf, observed(&app, &username, since)).into_response()
+            Ok(pages::calling(&session.csrf, observed(&app, &username, since)).into_response())
         }
         Ok(Progress::AwaitingPassword | Progress::CheckingPassword) => {
-            pages::calling(&snapshot.csrf, CallState::Placing).into_response()
+            Ok(pages::calling(&session.csrf, CallState::Placing).into_response())
         }
-        Ok(progress) => settle(&app, &id, login, progress),
-        Err(error) => flow_failed(&app, &id, login, &error),
+        Ok(progress) => settle(&app, &session, login, progress).await,
+        Err(error) => flow_failed(&app, &session, login, &error).await,
     }
 }
 
@@ -360,16 +367,23 @@ fn done_event() -> Event {
 /// `GET /call/events`: server-sent events with the call's progress. `progress` events carry
 /// `{"state": "placing|ringing|answered|approved|denied", "text": "..."}`; a final `done`
 /// tells the page to load `/call`, which leads on to the signed-in or failure page.
-pub(crate) async fn call_events(State(app): Shared, headers: HeaderMap) -> Response {
+///
+/// Any node serves them: where the call rings on another node, the outcome is read from the
+/// shared store ([`Authenticator::second_factor`](tfa_flow::Authenticator::second_factor)
+/// polls it).
+pub(crate) async fn call_events(State(app): Shared, headers: HeaderMap) -> Page {
     let (tx, mut rx) = mpsc::channel::<Event>(8);
-    let calling = session(&app, &headers).and_then(|(_, s)| match s.stage {
-        Stage::Calling {
-            login,
-            username,
-            since,
-        } => Some((login, username, since)),
+    let calling = match session(&app, &headers).await? {
+        Some((
+            _,
+            Stage::Calling {
+                login,
+                username,
+                since,
+            },
+        )) => Some((login, username, since)),
         _ => None,
-    });
+    };
     match calling {
         None => {
             let _ = tx.try_send(done_event());
@@ -388,7 +402,7 @@ pub(crate) async fn call_events(State(app): Shared, headers: HeaderMap) -> Respo
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
 }
 
 /// Sends the call's progress to `tx` until it ends, the page goes away or the portal stops.
@@ -449,55 +463,49 @@ pub(crate) async fn cancel_call(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
-) -> Response {
+) -> Page {
     let client = app.proxies.client(peer, &headers);
-    let (id, snapshot) =
-        match checked_session(&app, &headers, form.csrf.as_deref(), "/call/cancel", client) {
-            Ok(s) => s,
-            Err(refused) => return refused.into_response(),
-        };
-    let Stage::Calling { login, .. } = snapshot.stage else {
-        return redirect_for(&snapshot.stage);
+    let (session, stage) =
+        checked_session(&app, &headers, form.csrf.as_deref(), "/call/cancel", client).await?;
+    let Stage::Calling { login, .. } = stage else {
+        return Ok(redirect_for(&stage));
     };
     match app.auth.cancel(login).await {
         // The call may have ended either way just before: show how.
-        Ok(progress @ Progress::Authenticated(_)) => settle(&app, &id, login, progress),
-        Ok(_) => fail(&app, &id, UserMessage::Cancelled),
-        Err(error) => flow_failed(&app, &id, login, &error),
+        Ok(progress @ Progress::Authenticated(_)) => settle(&app, &session, login, progress).await,
+        Ok(_) => fail(&app, &session, UserMessage::Cancelled).await,
+        Err(error) => flow_failed(&app, &session, login, &error).await,
     }
 }
 
 /// `GET /signed-in`.
-pub(crate) async fn signed_in_page(State(app): Shared, headers: HeaderMap) -> Response {
-    match session(&app, &headers) {
-        Some((_, snapshot)) => match &snapshot.stage {
+pub(crate) async fn signed_in_page(State(app): Shared, headers: HeaderMap) -> Page {
+    Ok(match session(&app, &headers).await? {
+        Some((session, stage)) => match &stage {
             Stage::SignedIn { username, .. } => {
-                pages::signed_in(&snapshot.csrf, username).into_response()
+                pages::signed_in(&session.csrf, username).into_response()
             }
             other => redirect_for(other),
         },
         None => see_other("/"),
-    }
+    })
 }
 
-/// `POST /sign-out`: ends the session and removes the cookie.
+/// `POST /sign-out`: ends the session (on every node) and removes the cookie.
 pub(crate) async fn sign_out(
     State(app): Shared,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
-) -> Response {
+) -> Page {
     let client = app.proxies.client(peer, &headers);
-    let (id, snapshot) =
-        match checked_session(&app, &headers, form.csrf.as_deref(), "/sign-out", client) {
-            Ok(s) => s,
-            Err(refused) => return refused.into_response(),
-        };
-    let user = match snapshot.stage {
+    let (session, stage) =
+        checked_session(&app, &headers, form.csrf.as_deref(), "/sign-out", client).await?;
+    let user = match stage {
         Stage::SignedIn { username, .. } => Some(username),
         _ => None,
     };
-    app.sessions.remove(&id);
+    app.sessions.remove(&session).await?;
     if user.is_some() {
         app.audit.record_portal(&PortalEvent::now(
             user,
@@ -505,18 +513,16 @@ pub(crate) async fn sign_out(
             PortalKind::PortalSignedOut,
         ));
     }
-    with_cookie(see_other("/"), &app.cookie.clear())
+    Ok(with_cookie(see_other("/"), &app.cookie.clear()))
 }
 
 /// `GET /failed`: the generic failure page.
-pub(crate) async fn failed_page(State(app): Shared, headers: HeaderMap) -> Response {
-    match session(&app, &headers) {
-        Some((_, snapshot)) => match snapshot.stage {
-            Stage::Failed { message } => pages::failed(message).into_response(),
-            other => redirect_for(&other),
-        },
+pub(crate) async fn failed_page(State(app): Shared, headers: HeaderMap) -> Page {
+    Ok(match session(&app, &headers).await? {
+        Some((_, Stage::Failed { message })) => pages::failed(message).into_response(),
+        Some((_, other)) => redirect_for(&other),
         None => see_other("/"),
-    }
+    })
 }
 
 /// `GET /static/call.js`.

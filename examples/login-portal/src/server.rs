@@ -16,6 +16,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use phonefactor_sim::SimHandle;
 use tfa_flow::{Authenticator, FileTfaStateStore, PhoneCall};
+use tfa_store_redis::RedisKeyValue;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,7 +29,7 @@ use crate::session::Sessions;
 use crate::tls::{self, Peer, TlsListener};
 use crate::{DemoUser, PortalConfig, PortalError, StoreSet, routes};
 
-/// Most browser sessions held at once; beyond it, lapsed ones are swept and then new
+/// Most browser sessions held at once in memory (Redis relies on expiry); beyond it, lapsed ones are swept and then new
 /// visitors are refused (503) rather than memory growing without bound.
 const MAX_SESSIONS: usize = 100_000;
 
@@ -58,6 +59,8 @@ pub(crate) struct AppParts {
     pub(crate) proxies: TrustedProxies,
     pub(crate) watch: Option<Arc<dyn CallWatch>>,
     pub(crate) audit: Arc<JsonLinesAuditSink>,
+    /// Browser sessions shared in Redis; `None` for the memory table.
+    pub(crate) browser_sessions: Option<RedisKeyValue>,
 }
 
 fn router(app: Arc<App>) -> Router {
@@ -124,7 +127,10 @@ pub(crate) async fn launch(
     let (stop_tx, stop_rx) = watch::channel(false);
     let audit_path = parts.audit.path().to_owned();
     let app = Arc::new(App {
-        sessions: Sessions::new(parts.cookie.idle, MAX_SESSIONS),
+        sessions: match parts.browser_sessions {
+            Some(records) => Sessions::redis(records, parts.cookie.idle),
+            None => Sessions::memory(parts.cookie.idle, MAX_SESSIONS),
+        },
         auth: parts.auth,
         cookie: parts.cookie,
         proxies: parts.proxies,
@@ -318,6 +324,7 @@ pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandl
         proxies: TrustedProxies::new(config.trusted_proxies),
         watch: None,
         audit,
+        browser_sessions: stores.browser_sessions,
     };
     launch(parts, listener, tls, None).await
 }

@@ -7,7 +7,7 @@ use tfa_flow::{
     CounterStore, LoginTransactions, MemoryCounterStore, MemorySessionStore, SessionStore,
     TfaStateStore,
 };
-use tfa_store_redis::{Namespace, RedisStores};
+use tfa_store_redis::{Namespace, RedisKeyValue, RedisStores};
 
 use crate::PortalError;
 
@@ -26,6 +26,10 @@ pub struct StoreSet {
     /// per step), for use only when the TFA settings are `tfa` too (set them last on the
     /// builder). Without them the steps are composed of the stores' own calls.
     pub transactions: Option<Arc<dyn LoginTransactions>>,
+    /// Where browser sessions live when they are shared by every portal node (Redis, under
+    /// `{namespace}:portal-session:`); `None` keeps them in each node's memory, so that a
+    /// browser must stay on the node that gave it its cookie.
+    pub browser_sessions: Option<RedisKeyValue>,
 }
 
 /// The `--store` values accepted, for the error message.
@@ -34,14 +38,19 @@ const EXPECTED: &str = "\"memory\" or \"redis://host[:port][/db][#namespace]\"";
 /// The key prefix in Redis when the `--store` URL names none.
 const DEFAULT_NAMESPACE: &str = "login-portal";
 
+/// The key kind of browser sessions in Redis: `{namespace}:portal-session:{digest}`.
+const SESSION_KIND: &str = "portal-session";
+
 /// Opens the stores that `spec` (the `--store` value) names:
 ///
-/// - `memory` (the default): everything in this process; logins in progress and counters
-///   are lost on restart, and one portal cannot share them with another.
+/// - `memory` (the default): everything in this process; logins in progress, counters and
+///   browser sessions are lost on restart, and one portal cannot share them with another.
 ///
-/// - `redis://[:password@]host[:port][/db][#namespace]`: logins, counters and TFA settings in
-///   Redis (`tfa-store-redis`), shared by every portal node pointed at it, under the key
-///   prefix `namespace` (default `login-portal`). Redis must answer at start.
+/// - `redis://[:password@]host[:port][/db][#namespace]`: logins, counters, TFA settings and
+///   browser sessions in Redis (`tfa-store-redis`), shared by every portal node pointed at
+///   it, under the key prefix `namespace` (default `login-portal`), so that any node serves
+///   any browser. Redis must answer at start; a request whose session Redis cannot read or
+///   write gets the "temporarily unavailable" page.
 ///
 /// Any other value is refused with [`PortalError::UnknownStore`].
 pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
@@ -51,6 +60,7 @@ pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
             counters: Arc::new(MemoryCounterStore::new()),
             tfa: None,
             transactions: None,
+            browser_sessions: None,
         }),
         url if url.starts_with("redis://") => {
             let (url, namespace) = url.split_once('#').unwrap_or((url, DEFAULT_NAMESPACE));
@@ -67,6 +77,7 @@ pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
                 counters: stores.counters(),
                 tfa: Some(stores.tfa_state()),
                 transactions: Some(stores.transactions(false)),
+                browser_sessions: Some(stores.key_value(SESSION_KIND)),
             })
         }
         other => Err(PortalError::UnknownStore {

@@ -6,6 +6,7 @@
 
 mod config;
 mod conformance;
+mod key_value;
 mod nodes;
 mod outage;
 mod support;

@@ -8,4 +8,5 @@
 mod config;
 mod flow;
 mod forms;
+mod nodes;
 mod support;
