@@ -47,9 +47,11 @@ impl RedisKeyValue {
         self.conn.namespace().key(self.kind, name)
     }
 
-    /// Stores `value` under `name` unless the name is taken; true when stored.
-    pub async fn create(
+    /// `SET` with the condition `NX` (absent) or `XX` (present); true when stored.
+    async fn set_if(
         &self,
+        operation: &'static str,
+        condition: &str,
         name: &str,
         value: &str,
         ttl: Duration,
@@ -57,16 +59,27 @@ impl RedisKeyValue {
         let set: Option<String> = self
             .conn
             .run(
-                "key-value create",
+                operation,
                 redis::cmd("SET")
                     .arg(self.key(name))
                     .arg(value)
                     .arg("PX")
                     .arg(millis(ttl))
-                    .arg("NX"),
+                    .arg(condition),
             )
             .await?;
         Ok(set.is_some())
+    }
+
+    /// Stores `value` under `name` unless the name is taken; true when stored.
+    pub async fn create(
+        &self,
+        name: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, RedisStoreError> {
+        self.set_if("key-value create", "NX", name, value, ttl)
+            .await
     }
 
     /// The value under `name`, its time to live renewed to `ttl`; `None` when absent or
@@ -95,19 +108,8 @@ impl RedisKeyValue {
         value: &str,
         ttl: Duration,
     ) -> Result<bool, RedisStoreError> {
-        let set: Option<String> = self
-            .conn
-            .run(
-                "key-value update",
-                redis::cmd("SET")
-                    .arg(self.key(name))
-                    .arg(value)
-                    .arg("PX")
-                    .arg(millis(ttl))
-                    .arg("XX"),
-            )
-            .await?;
-        Ok(set.is_some())
+        self.set_if("key-value update", "XX", name, value, ttl)
+            .await
     }
 
     /// Atomically deletes `old` and, only if it existed, stores `value` under `new` (one

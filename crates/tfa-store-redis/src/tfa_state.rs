@@ -42,6 +42,33 @@ impl RedisTfaStateStore {
         self.conn.namespace().key(kind, &CounterKey::user(user))
     }
 
+    /// The user's bypass read with `command` (`GET` to look, `GETDEL` to take it), if it is
+    /// valid at `now`.
+    async fn read_bypass(
+        &self,
+        operation: &'static str,
+        command: &str,
+        user: &Username,
+        now: Timestamp,
+    ) -> Result<Option<BypassGrant>, FlowError> {
+        let key = self.key("bypass", user);
+        let json: Option<String> = self
+            .conn
+            .run(operation, redis::cmd(command).arg(&key))
+            .await
+            .map_err(|e| e.into_flow(STORE))?;
+        let Some(json) = json else { return Ok(None) };
+        let grant: BypassGrant = serde_json::from_str(&json).map_err(|e| {
+            RedisStoreError::Corrupt {
+                operation,
+                key,
+                reason: e.to_string(),
+            }
+            .into_flow(STORE)
+        })?;
+        Ok((grant.until > now).then_some(grant))
+    }
+
     /// Sets (or with `None` clears) the enforcement setting of every user in `users` in one
     /// atomic script: all of them change, or none (as `FileTfaStateStore` does for a file).
     pub async fn set_enforcement_many(
@@ -235,22 +262,7 @@ impl TfaStateStore for RedisTfaStateStore {
         user: &Username,
         now: Timestamp,
     ) -> Result<Option<BypassGrant>, FlowError> {
-        let key = self.key("bypass", user);
-        let json: Option<String> = self
-            .conn
-            .run("tfa bypass read", redis::cmd("GET").arg(&key))
-            .await
-            .map_err(|e| e.into_flow(STORE))?;
-        let Some(json) = json else { return Ok(None) };
-        let grant: BypassGrant = serde_json::from_str(&json).map_err(|e| {
-            RedisStoreError::Corrupt {
-                operation: "tfa bypass read",
-                key,
-                reason: e.to_string(),
-            }
-            .into_flow(STORE)
-        })?;
-        Ok((grant.until > now).then_some(grant))
+        self.read_bypass("tfa bypass read", "GET", user, now).await
     }
 
     async fn take_bypass(
@@ -258,22 +270,8 @@ impl TfaStateStore for RedisTfaStateStore {
         user: &Username,
         now: Timestamp,
     ) -> Result<Option<BypassGrant>, FlowError> {
-        let key = self.key("bypass", user);
-        let json: Option<String> = self
-            .conn
-            .run("tfa bypass take", redis::cmd("GETDEL").arg(&key))
+        self.read_bypass("tfa bypass take", "GETDEL", user, now)
             .await
-            .map_err(|e| e.into_flow(STORE))?;
-        let Some(json) = json else { return Ok(None) };
-        let grant: BypassGrant = serde_json::from_str(&json).map_err(|e| {
-            RedisStoreError::Corrupt {
-                operation: "tfa bypass take",
-                key,
-                reason: e.to_string(),
-            }
-            .into_flow(STORE)
-        })?;
-        Ok((grant.until > now).then_some(grant))
     }
 
     async fn block(&self, user: &Username, at: Timestamp) -> Result<(), FlowError> {
