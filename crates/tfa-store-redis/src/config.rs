@@ -114,6 +114,21 @@ impl AgentSettings {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The agent account (`DOMAIN\user`).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The imported roots, as PEM texts.
+    pub fn trust_roots_pem(&self) -> &[String] {
+        &self.trust_roots_pem
+    }
+
+    /// Whether the system roots are trusted too.
+    pub fn trusts_system_roots(&self) -> bool {
+        self.system_roots
+    }
 }
 
 /// Direct mode: the license directory (on each node), the PKCS#12 password (sealed when
@@ -164,6 +179,31 @@ impl DirectSettings {
     pub fn system_roots(mut self, enabled: bool) -> Self {
         self.system_roots = enabled;
         self
+    }
+
+    /// The license directory, as every node sees it.
+    pub fn license_dir(&self) -> &std::path::Path {
+        &self.license_dir
+    }
+
+    /// The primary endpoint, when not the documented one.
+    pub fn primary_endpoint(&self) -> Option<&str> {
+        self.primary_url.as_deref()
+    }
+
+    /// The backup endpoint, when not the documented one (`""`: none).
+    pub fn backup_endpoint(&self) -> Option<&str> {
+        self.backup_url.as_deref()
+    }
+
+    /// The extra roots, as PEM texts.
+    pub fn extra_roots_pem(&self) -> &[String] {
+        &self.extra_roots_pem
+    }
+
+    /// Whether the system roots are trusted too.
+    pub fn trusts_system_roots(&self) -> bool {
+        self.system_roots
     }
 }
 

@@ -44,6 +44,9 @@ use crate::{PortalError, SameSite};
 /// [policy]                             # tfa-flow's Policy; every key optional
 /// [policy.machine]
 /// ring_timeout = 60
+///
+/// [shared_config]                      # optional, with --store redis://... only: follow
+/// key_file = "config.key"              # the configuration published in Redis
 /// ```
 ///
 /// Relative paths are relative to the file's directory.
@@ -58,7 +61,17 @@ pub struct PortalConfig {
     pub(crate) phonefactor: VerifierConfig,
     pub(crate) first_factor: FirstFactorConfig,
     pub(crate) policy: Policy,
+    pub(crate) shared_config: Option<SharedConfigSection>,
     pub(crate) base: PathBuf,
+}
+
+/// `[shared_config]`: follow the versioned configuration published in the Redis store
+/// (`tfa-admin config publish`), which overrides `[phonefactor]` and `[policy]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SharedConfigSection {
+    /// The file holding the key that opens the published secrets (`tfa-admin config key new`).
+    pub(crate) key_file: PathBuf,
 }
 
 /// `[cookie]`.
@@ -117,6 +130,7 @@ struct Raw {
     first_factor: toml::Table,
     #[serde(default)]
     policy: Policy,
+    shared_config: Option<SharedConfigSection>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -167,6 +181,9 @@ impl PortalConfig {
             phonefactor: raw.phonefactor,
             first_factor,
             policy: raw.policy,
+            shared_config: raw.shared_config.map(|shared| SharedConfigSection {
+                key_file: base.join(shared.key_file),
+            }),
             base: base.to_owned(),
         })
     }
@@ -229,6 +246,8 @@ mod tests {
         path = "users.json"
         [policy.machine]
         ring_timeout = 45
+        [shared_config]
+        key_file = "config.key"
     "#;
 
     #[test]
@@ -245,6 +264,10 @@ mod tests {
         assert!(config.cookie.secure, "secure cookies by default");
         assert_eq!(config.cookie.same_site, SameSite::Lax);
         assert_eq!(config.policy.machine.ring_timeout, Duration::from_secs(45));
+        assert_eq!(
+            config.shared_config.map(|s| s.key_file).as_deref(),
+            Some(Path::new("/etc/p/config.key"))
+        );
         let FirstFactorConfig::Local(local) = &config.first_factor else {
             panic!("not local: {:?}", config.first_factor);
         };

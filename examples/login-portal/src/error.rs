@@ -52,6 +52,26 @@ pub enum PortalError {
         #[source]
         source: tfa_flow::BoxError,
     },
+    /// `[shared_config]` is set but the stores are not in Redis, where the shared
+    /// configuration lives.
+    #[error(
+        "[shared_config] needs --store redis://...: the shared configuration is read from redis, and the store is {store}"
+    )]
+    SharedConfigNeedsRedis {
+        /// The store in use.
+        store: &'static str,
+    },
+    /// The shared configuration cannot be followed: its key cannot be read, or the version
+    /// published cannot be read, opened or put in force. The portal does not start (fail
+    /// closed).
+    #[error("[shared_config]: {what}")]
+    SharedConfig {
+        /// What could not be done.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: tfa_store_redis::RedisStoreError,
+    },
     /// The audit file cannot be opened for appending: the portal refuses to run without it.
     #[error("cannot open audit file {path} for appending")]
     AuditFile {

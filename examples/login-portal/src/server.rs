@@ -16,7 +16,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use phonefactor_sim::SimHandle;
 use tfa_flow::{Authenticator, FileTfaStateStore, PhoneCall};
-use tfa_store_redis::RedisKeyValue;
+use tfa_store_redis::{ConfigKey, RedisKeyValue, RedisStoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -198,6 +198,7 @@ pub(crate) async fn launch(
         server,
         sim,
         _temp: temp,
+        follower: None,
     })
 }
 
@@ -222,6 +223,8 @@ pub struct PortalHandle {
     server: JoinHandle<()>,
     sim: Option<Arc<SimHandle>>,
     _temp: Option<tempfile::TempDir>,
+    /// Keeps the Authenticator on the shared configuration (`[shared_config]`).
+    follower: Option<JoinHandle<()>>,
 }
 
 impl PortalHandle {
@@ -255,6 +258,9 @@ impl PortalHandle {
     /// Stops the portal (pages being followed by events end) and the embedded simulator,
     /// and waits for them.
     pub async fn shutdown(self) {
+        if let Some(follower) = &self.follower {
+            follower.abort();
+        }
         let _ = self.stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
         if let Some(sim) = self.sim
@@ -267,7 +273,24 @@ impl PortalHandle {
 
 /// Starts the portal against a real deployment described by `config`, with the stores of
 /// `stores` (see [`open_stores`](crate::open_stores)).
+///
+/// With `[shared_config]`, the configuration published in Redis (if any) is put in force
+/// before the first request, and followed while the portal runs; a published version that
+/// cannot be opened or applied stops the start.
 pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandle, PortalError> {
+    let shared = match (&config.shared_config, &stores.redis) {
+        (None, _) => None,
+        (Some(_), None) => return Err(PortalError::SharedConfigNeedsRedis { store: "memory" }),
+        (Some(section), Some(redis)) => {
+            let key = ConfigKey::from_file(&section.key_file).map_err(|source| {
+                PortalError::SharedConfig {
+                    what: "cannot read key_file",
+                    source,
+                }
+            })?;
+            Some(redis.shared_config(key))
+        }
+    };
     let listener = bind(config.listen).await?;
     let tls = match &config.tls {
         Some(tls) => Some(tls::server_config(&tls.cert_file, &tls.key_file)?),
@@ -313,6 +336,9 @@ pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandl
     let auth = builder
         .build()
         .map_err(|source| PortalError::Flow { source })?;
+    if let Some(shared) = &shared {
+        put_shared_in_force(shared, &auth).await?;
+    }
     let parts = AppParts {
         auth,
         cookie: CookieSettings {
@@ -326,5 +352,43 @@ pub async fn serve(config: PortalConfig, stores: StoreSet) -> Result<PortalHandl
         audit,
         browser_sessions: stores.browser_sessions,
     };
-    launch(parts, listener, tls, None).await
+    let follow = shared.map(|shared| (shared, parts.auth.clone()));
+    let mut handle = launch(parts, listener, tls, None).await?;
+    handle.follower = follow.map(|(shared, auth)| shared.follow(auth));
+    Ok(handle)
+}
+
+/// Puts the published version in force on `auth`, or keeps the file's settings when none is
+/// published yet. Anything else stops the start: never run on a version half-read.
+async fn put_shared_in_force(
+    shared: &tfa_store_redis::SharedConfig,
+    auth: &Authenticator,
+) -> Result<(), PortalError> {
+    match shared.load().await {
+        Ok(config) => {
+            config
+                .apply(auth)
+                .map_err(|source| PortalError::SharedConfig {
+                    what: "cannot put the published configuration in force",
+                    source,
+                })?;
+            tracing::info!(
+                version = config.version(),
+                "shared configuration version {} in force",
+                config.version()
+            );
+            Ok(())
+        }
+        Err(RedisStoreError::NoConfig { namespace }) => {
+            tracing::info!(
+                %namespace,
+                "no shared configuration published yet; the file's [phonefactor] and [policy] are in force"
+            );
+            Ok(())
+        }
+        Err(source) => Err(PortalError::SharedConfig {
+            what: "cannot read the published configuration",
+            source,
+        }),
+    }
 }

@@ -30,6 +30,9 @@ pub struct StoreSet {
     /// `{namespace}:portal-session:`); `None` keeps them in each node's memory, so that a
     /// browser must stay on the node that gave it its cookie.
     pub browser_sessions: Option<RedisKeyValue>,
+    /// The Redis stores themselves, when `--store` names Redis: where the shared, versioned
+    /// configuration (`[shared_config]`) is read from.
+    pub redis: Option<RedisStores>,
 }
 
 /// The `--store` values accepted, for the error message.
@@ -61,6 +64,7 @@ pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
             tfa: None,
             transactions: None,
             browser_sessions: None,
+            redis: None,
         }),
         url if url.starts_with("redis://") => {
             let (url, namespace) = url.split_once('#').unwrap_or((url, DEFAULT_NAMESPACE));
@@ -78,6 +82,7 @@ pub async fn open_stores(spec: &str) -> Result<StoreSet, PortalError> {
                 tfa: Some(stores.tfa_state()),
                 transactions: Some(stores.transactions(false)),
                 browser_sessions: Some(stores.key_value(SESSION_KIND)),
+                redis: Some(stores),
             })
         }
         other => Err(PortalError::UnknownStore {

@@ -17,6 +17,7 @@ mod direct;
 mod directory;
 mod load;
 mod phones;
+mod shared_config;
 mod stack;
 mod tfa_settings;
 mod users;
@@ -48,6 +49,9 @@ enum Command {
     /// Manage the local password store and users' TFA settings.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// The configuration every portal node follows from Redis: key, publish, show.
+    #[command(subcommand)]
+    Config(shared_config::ConfigCommand),
     /// Check the first-factor directory settings.
     #[command(subcommand)]
     Directory(directory::DirectoryCommand),
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Ca(command) => ca::run(command),
         Command::Users(command) => users::run(command),
         Command::Directory(command) => directory::run(command),
+        Command::Config(command) => shared_config::run(command),
         Command::Demo(args) => demo::run(&args),
         Command::Load(args) => load::run(&args),
         Command::LoadSimulator(args) => load::run_simulator(&args),

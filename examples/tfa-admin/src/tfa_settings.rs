@@ -83,18 +83,7 @@ impl StoreArg {
     /// Opens the store; `create`: a missing file is created at the first change.
     async fn open(&self, create: bool) -> Result<Settings, ExitCode> {
         if let Some(spec) = self.redis_url() {
-            let (url, namespace) = spec.split_once('#').unwrap_or((spec, DEFAULT_NAMESPACE));
-            let namespace = Namespace::new(namespace).map_err(|e| {
-                eprintln!("tfa-admin: --store: {}", crate::call::error_chain(&e));
-                ExitCode::from(2)
-            })?;
-            return match RedisStores::connect(url, namespace).await {
-                Ok(stores) => Ok(Settings::Redis(stores.tfa_settings())),
-                Err(e) => {
-                    eprintln!("tfa-admin: {}", crate::call::error_chain(&e));
-                    Err(ExitCode::from(2))
-                }
-            };
+            return Ok(Settings::Redis(connect_redis(spec).await?.tfa_settings()));
         }
         let opened = if create {
             FileTfaStateStore::open_or_create(&self.store).await
@@ -105,8 +94,23 @@ impl StoreArg {
     }
 }
 
+/// Connects to the Redis that `spec` names (`redis://[:password@]host[:port][/db][#namespace]`,
+/// namespace default `login-portal`, as the portal's `--store`); says why on stderr and
+/// gives exit status 2 when it cannot.
+pub(crate) async fn connect_redis(spec: &str) -> Result<RedisStores, ExitCode> {
+    let (url, namespace) = spec.split_once('#').unwrap_or((spec, DEFAULT_NAMESPACE));
+    let namespace = Namespace::new(namespace).map_err(|e| {
+        eprintln!("tfa-admin: --store: {}", crate::call::error_chain(&e));
+        ExitCode::from(2)
+    })?;
+    RedisStores::connect(url, namespace).await.map_err(|e| {
+        eprintln!("tfa-admin: {}", crate::call::error_chain(&e));
+        ExitCode::from(2)
+    })
+}
+
 /// `redis://:secret@host` as `redis://:***@host`.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             format!("{}://***{}", &url[..scheme], &url[at..])

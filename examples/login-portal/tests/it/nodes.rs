@@ -5,14 +5,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use login_portal::{PortalConfig, PortalHandle};
+use login_portal::{PortalConfig, PortalError, PortalHandle};
 use phonefactor_sim::{Scenario, SimHandle, Simulator};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, StatusCode};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tfa_directory::{HashParams, LocalDirectory, NewUser, Username};
+use tfa_flow::{Enforcement, Policy};
 use tfa_phone::PhoneNumber;
+use tfa_store_redis::{ConfigDocument, ConfigKey, DirectSettings, SecondFactorConfig};
 use tfa_test_support::redis::RedisServer;
 
 use crate::support::{Events, cookieless, csrf, location};
@@ -56,6 +58,19 @@ async fn cluster() -> Cluster {
 /// A portal with its own configuration, users file and audit file in `home`, on the
 /// cluster's Redis.
 async fn node(home: &Path, sim: &SimHandle, redis: &RedisServer) -> PortalHandle {
+    node_with(home, sim, &format!("{}#{NAMESPACE}", redis.url()), "")
+        .await
+        .unwrap()
+}
+
+/// A portal as [`node`] makes it, on the store `store`, with `extra` appended to its
+/// configuration file.
+async fn node_with(
+    home: &Path,
+    sim: &SimHandle,
+    store: &str,
+    extra: &str,
+) -> Result<PortalHandle, PortalError> {
     std::fs::create_dir_all(home).unwrap();
     let users = LocalDirectory::open_or_create(home.join("users.json"), HashParams::default())
         .await
@@ -79,12 +94,11 @@ async fn node(home: &Path, sim: &SimHandle, redis: &RedisServer) -> PortalHandle
     let cookie: toml::Table = toml::from_str("secure = false").unwrap();
     sections.insert("cookie".into(), toml::Value::Table(cookie));
     text.push_str(&toml::to_string(&sections).unwrap());
+    text.push_str(extra);
     std::fs::write(home.join("portal.toml"), text).unwrap();
     let config = PortalConfig::from_file(&home.join("portal.toml")).unwrap();
-    let stores = login_portal::open_stores(&format!("{}#{NAMESPACE}", redis.url()))
-        .await
-        .unwrap();
-    login_portal::serve(config, stores).await.unwrap()
+    let stores = login_portal::open_stores(store).await.unwrap();
+    login_portal::serve(config, stores).await
 }
 
 /// A browser: one cookie jar for both nodes (cookies do not depend on the port), redirects
@@ -324,4 +338,193 @@ async fn redis_stopped_mid_session_gives_the_unavailable_page_and_nobody_signs_i
     }
     cluster.a.shutdown().await;
     cluster.b.shutdown().await;
+}
+
+/// `[shared_config]` with the key file one directory up from the node's home.
+const SHARED: &str = "\n[shared_config]\nkey_file = \"../config.key\"\n";
+
+/// Writes a new configuration key to `path`; the key.
+fn write_key(path: &Path) -> ConfigKey {
+    let key = ConfigKey::generate().unwrap();
+    std::fs::write(path, key.to_base64().expose_secret()).unwrap();
+    key
+}
+
+/// The simulator's direct mode as a shared document, with TFA not enforced by default: a
+/// change a user sees (no call at all).
+fn tfa_off_by_default(sim: &SimHandle) -> ConfigDocument {
+    let mut policy = Policy::default();
+    policy.enforcement.default = Enforcement::NotEnforced;
+    let direct = DirectSettings::new(sim.license_dir(), sim.pkcs12_password().clone())
+        .primary_url(sim.direct_url())
+        .backup_url("")
+        .extra_root_pem(sim.ca_cert_pem());
+    ConfigDocument::new(policy, SecondFactorConfig::Direct(direct))
+}
+
+/// Where dora's username and password, both on `portal` in a new browser, lead.
+async fn password_leads_to(portal: &PortalHandle) -> String {
+    let (client, _) = browser();
+    let start = get(&client, portal, "/").await;
+    let token = csrf(&start.text().await.unwrap());
+    let step = post(
+        &client,
+        portal,
+        "/username",
+        &[("csrf", &token), ("username", "dora")],
+    )
+    .await;
+    assert_eq!(location(&step), "/password");
+    let page = get(&client, portal, "/password").await;
+    let token = csrf(&page.text().await.unwrap());
+    let done = post(
+        &client,
+        portal,
+        "/password",
+        &[("csrf", &token), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    location(&done)
+}
+
+/// Asks `portal` until dora signs in on her password alone; panics after `deadline`.
+async fn until_signed_in_without_a_call(portal: &PortalHandle, deadline: Duration) {
+    let give_up = tokio::time::Instant::now() + deadline;
+    loop {
+        let went = password_leads_to(portal).await;
+        if went == "/signed-in" {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the published change was not in force within {deadline:?}: the password led to {went}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_change_published_in_redis_is_in_force_on_running_nodes_without_a_restart() {
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .pki_dir(dir.path().join("simulator"))
+        .manual_ring_time(Duration::from_secs(30))
+        .without_agent()
+        .start()
+        .await
+        .unwrap();
+    sim.script_user("dora", Scenario::Manual);
+    let key = write_key(&dir.path().join("config.key"));
+    let store = format!("{}#{NAMESPACE}", redis.url());
+    let a = node_with(&dir.path().join("a"), &sim, &store, SHARED)
+        .await
+        .unwrap();
+    let b = node_with(&dir.path().join("b"), &sim, &store, SHARED)
+        .await
+        .unwrap();
+
+    // Nothing published yet: the files' settings are in force, and TFA is enforced.
+    assert_eq!(password_leads_to(&b).await, "/call");
+
+    let stores = tfa_store_redis::RedisStores::connect(
+        &redis.url(),
+        tfa_store_redis::Namespace::new(NAMESPACE).unwrap(),
+    )
+    .await
+    .unwrap();
+    let version = stores
+        .shared_config(key)
+        .publish(&tfa_off_by_default(&sim))
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
+
+    // Both running nodes follow it within seconds, without a restart.
+    until_signed_in_without_a_call(&b, Duration::from_secs(10)).await;
+    until_signed_in_without_a_call(&a, Duration::from_secs(10)).await;
+
+    // A node started now has it in force from its first request.
+    let c = node_with(&dir.path().join("c"), &sim, &store, SHARED)
+        .await
+        .unwrap();
+    assert_eq!(password_leads_to(&c).await, "/signed-in");
+
+    for node in [a, b, c] {
+        node.shutdown().await;
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_node_whose_key_cannot_open_the_published_configuration_refuses_to_start() {
+    let redis = tokio::task::spawn_blocking(|| RedisServer::start().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .pki_dir(dir.path().join("simulator"))
+        .without_agent()
+        .start()
+        .await
+        .unwrap();
+    let stores = tfa_store_redis::RedisStores::connect(
+        &redis.url(),
+        tfa_store_redis::Namespace::new(NAMESPACE).unwrap(),
+    )
+    .await
+    .unwrap();
+    stores
+        .shared_config(ConfigKey::generate().unwrap())
+        .publish(&tfa_off_by_default(&sim))
+        .await
+        .unwrap();
+    write_key(&dir.path().join("config.key"));
+    let store = format!("{}#{NAMESPACE}", redis.url());
+    let err = node_with(&dir.path().join("a"), &sim, &store, SHARED)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PortalError::SharedConfig { .. }), "{err:?}");
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        err.to_string().starts_with("[shared_config]") && cause.contains("wrong configuration key"),
+        "{err}: {cause}"
+    );
+
+    // A missing key file is named.
+    let missing = "\n[shared_config]\nkey_file = \"nowhere.key\"\n";
+    let err = node_with(&dir.path().join("b"), &sim, &store, missing)
+        .await
+        .unwrap_err();
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert!(cause.contains("nowhere.key"), "{err}: {cause}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn shared_config_without_a_redis_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::builder()
+        .pki_dir(dir.path().join("simulator"))
+        .without_agent()
+        .start()
+        .await
+        .unwrap();
+    write_key(&dir.path().join("config.key"));
+    let err = node_with(&dir.path().join("a"), &sim, "memory", SHARED)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PortalError::SharedConfigNeedsRedis { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("[shared_config]") && text.contains("redis://"),
+        "{text}"
+    );
+    sim.shutdown().await;
 }

@@ -9,6 +9,7 @@ mod direct_check;
 mod directory_check;
 mod load;
 mod phones_check;
+mod shared_config;
 mod users_import;
 mod users_tfa;
 
