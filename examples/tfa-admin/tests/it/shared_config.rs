@@ -276,3 +276,55 @@ fn bad_files_are_refused_by_name_and_nothing_is_published() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("redis://"), "{}", stderr(&output));
 }
+
+#[test]
+fn the_simulators_direct_mode_file_is_published_with_paths_beside_it() {
+    let server = RedisServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = crate::Sim::start(
+        phonefactor_sim::Simulator::builder()
+            .pki_dir(dir.path().join("simulator"))
+            .without_agent(),
+    );
+    let key = dir.path().join("config.key");
+    new_key(&key);
+    // The simulator's direct-mode file as the portal's [phonefactor], beside it.
+    let direct = std::fs::read_to_string(sim.handle.direct_config_path()).unwrap();
+    let direct: toml::Table = toml::from_str(&direct).unwrap();
+    let mut portal = toml::Table::new();
+    portal.insert("phonefactor".into(), toml::Value::Table(direct));
+    let file = sim
+        .handle
+        .direct_config_path()
+        .with_file_name("portal.toml");
+    std::fs::write(&file, toml::to_string(&portal).unwrap()).unwrap();
+    let url = store_url(&server);
+    let output = tfa_admin(
+        &[
+            "config",
+            "publish",
+            "--store",
+            &url,
+            "--key-file",
+            key.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let config = runtime()
+        .block_on(async { shared(&server, &key).await.load().await })
+        .unwrap();
+    let SecondFactorConfig::Direct(direct) = config.document().second_factor() else {
+        panic!("not direct mode: {config:?}");
+    };
+    assert!(
+        direct.license_dir().join("license.xml").is_file(),
+        "{}",
+        direct.license_dir().display()
+    );
+    assert_eq!(direct.primary_endpoint(), Some(sim.handle.direct_url()));
+    assert_eq!(direct.extra_roots_pem().len(), 1);
+    // The license opens with the password read from the file the configuration names.
+    config.build_second_factor().unwrap();
+}
