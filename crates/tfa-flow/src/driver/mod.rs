@@ -293,15 +293,14 @@ impl Authenticator {
         login: LoginId,
         password: SecretString,
     ) -> Result<Progress, FlowError> {
-        let started = clock::now();
+        // Monotonic and to the microsecond: a millisecond clock could end the wait up to a
+        // millisecond early.
+        let floor = clock::deadline_after(self.settings().policy.password_floor);
         // Boxed: the step's state is on the heap only while it runs, so a task that submits
         // the password and then waits for the call (thousands at once) stays small.
         let result = Box::pin(self.password_step(login, &password)).await;
         drop(password);
-        let elapsed = clock::now().since(started);
-        if let Some(rest) = self.settings().policy.password_floor.checked_sub(elapsed) {
-            tokio::time::sleep(rest).await;
-        }
+        tokio::time::sleep_until(floor).await;
         result
     }
 
