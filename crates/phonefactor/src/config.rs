@@ -289,19 +289,10 @@ impl VerifierConfig {
         }
         if let Some(store) = &a.trust_store {
             let dir = base.join(store);
-            let entries = std::fs::read_dir(&dir).map_err(|source| Error::ReadFile {
+            let files = trust_store_files(&dir).map_err(|source| Error::ReadFile {
                 path: dir.clone(),
                 source,
             })?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|e| e == "pem" || e == "der" || e == "crt")
-                })
-                .collect();
-            files.sort();
             for f in files {
                 b = b.add_root_certificate_file(f);
             }
@@ -353,6 +344,22 @@ impl VerifierConfig {
             Mode::Agent => Arc::new(self.agent_client(base, proxy)?),
         })
     }
+}
+
+/// The certificate files of a trust directory (`*.pem`, `*.der`, `*.crt`, as
+/// `tfa-admin ca import` writes it), sorted by name so that every reader sees them in one
+/// order.
+pub fn trust_store_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "pem" || e == "der" || e == "crt")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 fn with_credentials(url: &str, user: &str, pass: &SecretString) -> Result<String, Error> {

@@ -465,17 +465,8 @@ impl Reader<'_> {
         if let Some(store) = &a.trust_store {
             let key = "phonefactor.agent.trust_store";
             let dir = self.base.join(store);
-            let entries =
-                std::fs::read_dir(&dir).map_err(|e| self.referenced(key, dir.clone(), e))?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|e| e == "pem" || e == "der" || e == "crt")
-                })
-                .collect();
-            files.sort();
+            let files = phonefactor::config::trust_store_files(&dir)
+                .map_err(|e| self.referenced(key, dir.clone(), e))?;
             for file in files {
                 settings = settings.trust_root_pem(self.pem(key, &file)?);
             }
