@@ -100,14 +100,7 @@ fn import_file(file: &Path, store: &Path, allow_leaf: bool) -> Result<(), Failur
         let state = if path.exists() {
             "already present"
         } else {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(cert.as_ref());
-            let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-            for line in b64.as_bytes().chunks(64) {
-                pem.push_str(&String::from_utf8_lossy(line));
-                pem.push('\n');
-            }
-            pem.push_str("-----END CERTIFICATE-----\n");
-            std::fs::write(&path, pem)
+            std::fs::write(&path, certificate_pem(cert.as_ref()))
                 .map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display())))?;
             "imported"
         };
@@ -127,4 +120,16 @@ fn import_file(file: &Path, store: &Path, allow_leaf: bool) -> Result<(), Failur
         );
     }
     Ok(())
+}
+
+/// A DER certificate as PEM text (base64 in lines of 64, with its header and footer).
+pub(crate) fn certificate_pem(der: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }

@@ -6,7 +6,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use base64::Engine as _;
 use clap::{Args, Subcommand};
 use phonefactor::config::{Mode, SecretSource, VerifierConfig};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -356,11 +355,12 @@ impl Reader<'_> {
         )
     }
 
-    fn refuse_if(&self, set: bool, key: &str) -> Result<(), ConfigFileError> {
-        if set {
-            Err(self.not_carried(key))
-        } else {
-            Ok(())
+    /// Refuses the first setting in `settings` that is set (the shared document cannot
+    /// carry it), naming it.
+    fn refuse_any(&self, settings: &[(bool, &str)]) -> Result<(), ConfigFileError> {
+        match settings.iter().find(|(set, _)| *set) {
+            Some((_, key)) => Err(self.not_carried(key)),
+            None => Ok(()),
         }
     }
 
@@ -414,17 +414,10 @@ impl Reader<'_> {
         let file = self.base.join(file);
         let certificates = phonefactor::load_certificates(&file)
             .map_err(|e| self.referenced(key, file.clone(), e))?;
-        let mut text = String::new();
-        for der in certificates {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-            text.push_str("-----BEGIN CERTIFICATE-----\n");
-            for line in encoded.as_bytes().chunks(64) {
-                text.push_str(&String::from_utf8_lossy(line));
-                text.push('\n');
-            }
-            text.push_str("-----END CERTIFICATE-----\n");
-        }
-        Ok(text)
+        Ok(certificates
+            .iter()
+            .map(|der| crate::ca::certificate_pem(der.as_ref()))
+            .collect())
     }
 
     fn agent(&self, config: &VerifierConfig) -> Result<AgentSettings, ConfigFileError> {
@@ -434,28 +427,30 @@ impl Reader<'_> {
                 "mode is agent but the section is missing".into(),
             )
         })?;
-        self.refuse_if(
-            !a.pinned_certificates.is_empty(),
-            "phonefactor.agent.pinned_certificates",
-        )?;
-        self.refuse_if(a.namespace.is_some(), "phonefactor.agent.namespace")?;
-        self.refuse_if(a.operation.is_some(), "phonefactor.agent.operation")?;
-        self.refuse_if(
-            a.initiating_type.is_some(),
-            "phonefactor.agent.initiating_type",
-        )?;
-        self.refuse_if(
-            a.application_name.is_some(),
-            "phonefactor.agent.application_name",
-        )?;
-        self.refuse_if(
-            a.connect_timeout_secs.is_some(),
-            "phonefactor.agent.connect_timeout_secs",
-        )?;
-        self.refuse_if(
-            a.response_timeout_secs.is_some(),
-            "phonefactor.agent.response_timeout_secs",
-        )?;
+        self.refuse_any(&[
+            (
+                !a.pinned_certificates.is_empty(),
+                "phonefactor.agent.pinned_certificates",
+            ),
+            (a.namespace.is_some(), "phonefactor.agent.namespace"),
+            (a.operation.is_some(), "phonefactor.agent.operation"),
+            (
+                a.initiating_type.is_some(),
+                "phonefactor.agent.initiating_type",
+            ),
+            (
+                a.application_name.is_some(),
+                "phonefactor.agent.application_name",
+            ),
+            (
+                a.connect_timeout_secs.is_some(),
+                "phonefactor.agent.connect_timeout_secs",
+            ),
+            (
+                a.response_timeout_secs.is_some(),
+                "phonefactor.agent.response_timeout_secs",
+            ),
+        ])?;
         let password = self.secret(&a.password, "phonefactor.agent")?;
         let mut settings = AgentSettings::new(&a.url, &a.username, password)
             .system_roots(a.system_roots.unwrap_or(true));
@@ -481,33 +476,35 @@ impl Reader<'_> {
                 "mode is direct but the section is missing".into(),
             )
         })?;
-        self.refuse_if(
-            d.phonefactor_cn_check == Some(false),
-            "phonefactor.direct.phonefactor_cn_check",
-        )?;
-        self.refuse_if(
-            d.connect_timeout_secs.is_some(),
-            "phonefactor.direct.connect_timeout_secs",
-        )?;
-        self.refuse_if(
-            d.handshake_timeout_secs.is_some(),
-            "phonefactor.direct.handshake_timeout_secs",
-        )?;
-        self.refuse_if(
-            d.response_timeout_secs.is_some(),
-            "phonefactor.direct.response_timeout_secs",
-        )?;
-        self.refuse_if(
-            d.allow_international_calls.is_some(),
-            "phonefactor.direct.allow_international_calls",
-        )?;
-        self.refuse_if(
-            d.application_name.is_some(),
-            "phonefactor.direct.application_name",
-        )?;
-        self.refuse_if(d.host_ip.is_some(), "phonefactor.direct.host_ip")?;
-        self.refuse_if(d.host_name.is_some(), "phonefactor.direct.host_name")?;
-        self.refuse_if(d.user_group.is_some(), "phonefactor.direct.user_group")?;
+        self.refuse_any(&[
+            (
+                d.phonefactor_cn_check == Some(false),
+                "phonefactor.direct.phonefactor_cn_check",
+            ),
+            (
+                d.connect_timeout_secs.is_some(),
+                "phonefactor.direct.connect_timeout_secs",
+            ),
+            (
+                d.handshake_timeout_secs.is_some(),
+                "phonefactor.direct.handshake_timeout_secs",
+            ),
+            (
+                d.response_timeout_secs.is_some(),
+                "phonefactor.direct.response_timeout_secs",
+            ),
+            (
+                d.allow_international_calls.is_some(),
+                "phonefactor.direct.allow_international_calls",
+            ),
+            (
+                d.application_name.is_some(),
+                "phonefactor.direct.application_name",
+            ),
+            (d.host_ip.is_some(), "phonefactor.direct.host_ip"),
+            (d.host_name.is_some(), "phonefactor.direct.host_name"),
+            (d.user_group.is_some(), "phonefactor.direct.user_group"),
+        ])?;
         let password = self.secret(&d.password, "phonefactor.direct")?;
         let mut settings = DirectSettings::new(self.base.join(&d.license_dir), password)
             .system_roots(d.system_roots.unwrap_or(true));
