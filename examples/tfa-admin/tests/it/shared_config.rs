@@ -31,6 +31,22 @@ fn store_url(server: &RedisServer) -> String {
     format!("{}#{NAMESPACE}", server.url())
 }
 
+/// `tfa-admin config publish --store STORE --key-file KEY FILE`.
+fn publish(store: &str, key: &Path, file: &Path) -> std::process::Output {
+    tfa_admin(
+        &[
+            "config",
+            "publish",
+            "--store",
+            store,
+            "--key-file",
+            key.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        "",
+    )
+}
+
 /// A key file made by the binary.
 fn new_key(path: &Path) {
     let output = tfa_admin(&["config", "key", "new", path.to_str().unwrap()], "");
@@ -121,10 +137,7 @@ fn a_portal_file_is_published_and_shown_with_its_secret_masked() {
     let url = store_url(&server);
     let args = ["--store", &url, "--key-file", key.to_str().unwrap()];
 
-    let mut publish = vec!["config", "publish"];
-    publish.extend_from_slice(&args);
-    publish.push(file.to_str().unwrap());
-    let output = tfa_admin(&publish, "");
+    let output = publish(&url, &key, &file);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         stdout_lines(&output),
@@ -149,7 +162,7 @@ fn a_portal_file_is_published_and_shown_with_its_secret_masked() {
     config.build_second_factor().unwrap();
 
     // Publishing again counts up.
-    let output = tfa_admin(&publish, "");
+    let output = publish(&url, &key, &file);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 
     let mut show = vec!["config", "show"];
@@ -198,22 +211,8 @@ fn bad_files_are_refused_by_name_and_nothing_is_published() {
     let key = dir.path().join("config.key");
     new_key(&key);
     let url = store_url(&server);
-    let publish = |file: &Path| {
-        tfa_admin(
-            &[
-                "config",
-                "publish",
-                "--store",
-                &url,
-                "--key-file",
-                key.to_str().unwrap(),
-                file.to_str().unwrap(),
-            ],
-            "",
-        )
-    };
     let refused = |file: &Path, names: &[&str]| {
-        let output = publish(file);
+        let output = publish(&url, &key, file);
         assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
         let err = stderr(&output);
         for name in names {
@@ -261,18 +260,7 @@ fn bad_files_are_refused_by_name_and_nothing_is_published() {
 
     // A store that is not Redis is a usage error.
     let file = portal_file(dir.path(), "");
-    let output = tfa_admin(
-        &[
-            "config",
-            "publish",
-            "--store",
-            "tfa.json",
-            "--key-file",
-            key.to_str().unwrap(),
-            file.to_str().unwrap(),
-        ],
-        "",
-    );
+    let output = publish("tfa.json", &key, &file);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("redis://"), "{}", stderr(&output));
 }
@@ -299,18 +287,7 @@ fn the_simulators_direct_mode_file_is_published_with_paths_beside_it() {
         .with_file_name("portal.toml");
     std::fs::write(&file, toml::to_string(&portal).unwrap()).unwrap();
     let url = store_url(&server);
-    let output = tfa_admin(
-        &[
-            "config",
-            "publish",
-            "--store",
-            &url,
-            "--key-file",
-            key.to_str().unwrap(),
-            file.to_str().unwrap(),
-        ],
-        "",
-    );
+    let output = publish(&url, &key, &file);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let config = runtime()
         .block_on(async { shared(&server, &key).await.load().await })
