@@ -31,19 +31,31 @@ struct Cluster {
     _dir: tempfile::TempDir,
 }
 
-async fn cluster() -> Cluster {
-    let redis = tokio::task::spawn_blocking(|| RedisServer::start().unwrap())
+/// A `redis-server` of the test's own.
+async fn redis_server() -> RedisServer {
+    tokio::task::spawn_blocking(|| RedisServer::start().unwrap())
         .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+        .unwrap()
+}
+
+/// The direct-mode simulator, its PKI under `dir`, where dora's phone rings until the test
+/// answers it (30 s at most).
+async fn simulator(dir: &Path) -> SimHandle {
     let sim = Simulator::builder()
-        .pki_dir(dir.path().join("simulator"))
+        .pki_dir(dir.join("simulator"))
         .manual_ring_time(Duration::from_secs(30))
         .without_agent()
         .start()
         .await
         .unwrap();
     sim.script_user("dora", Scenario::Manual);
+    sim
+}
+
+async fn cluster() -> Cluster {
+    let redis = redis_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = simulator(dir.path()).await;
     let a = node(&dir.path().join("a"), &sim, &redis).await;
     let b = node(&dir.path().join("b"), &sim, &redis).await;
     Cluster {
@@ -406,18 +418,9 @@ async fn until_signed_in_without_a_call(portal: &PortalHandle, deadline: Duratio
 
 #[tokio::test]
 async fn a_change_published_in_redis_is_in_force_on_running_nodes_without_a_restart() {
-    let redis = tokio::task::spawn_blocking(|| RedisServer::start().unwrap())
-        .await
-        .unwrap();
+    let redis = redis_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let sim = Simulator::builder()
-        .pki_dir(dir.path().join("simulator"))
-        .manual_ring_time(Duration::from_secs(30))
-        .without_agent()
-        .start()
-        .await
-        .unwrap();
-    sim.script_user("dora", Scenario::Manual);
+    let sim = simulator(dir.path()).await;
     let key = write_key(&dir.path().join("config.key"));
     let store = format!("{}#{NAMESPACE}", redis.url());
     let a = node_with(&dir.path().join("a"), &sim, &store, SHARED)
@@ -461,16 +464,9 @@ async fn a_change_published_in_redis_is_in_force_on_running_nodes_without_a_rest
 
 #[tokio::test]
 async fn a_node_whose_key_cannot_open_the_published_configuration_refuses_to_start() {
-    let redis = tokio::task::spawn_blocking(|| RedisServer::start().unwrap())
-        .await
-        .unwrap();
+    let redis = redis_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let sim = Simulator::builder()
-        .pki_dir(dir.path().join("simulator"))
-        .without_agent()
-        .start()
-        .await
-        .unwrap();
+    let sim = simulator(dir.path()).await;
     let stores = tfa_store_redis::RedisStores::connect(
         &redis.url(),
         tfa_store_redis::Namespace::new(NAMESPACE).unwrap(),
@@ -507,12 +503,7 @@ async fn a_node_whose_key_cannot_open_the_published_configuration_refuses_to_sta
 #[tokio::test]
 async fn shared_config_without_a_redis_store_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = Simulator::builder()
-        .pki_dir(dir.path().join("simulator"))
-        .without_agent()
-        .start()
-        .await
-        .unwrap();
+    let sim = simulator(dir.path()).await;
     write_key(&dir.path().join("config.key"));
     let err = node_with(&dir.path().join("a"), &sim, "memory", SHARED)
         .await
